@@ -1,0 +1,58 @@
+/**
+ * The one error registry: Navixy's codes, descriptions and the HTTP status each maps to (SPEC §4).
+ * HTTP maps these in src/http/errors.ts, MQTT never answers with them; docs/errors.md is kept in step
+ * by test/errors.test.ts.
+ */
+export interface ErrorDef {
+  readonly code: number;
+  readonly description: string;
+  readonly http: number;
+}
+
+function def(code: number, description: string, http: number): ErrorDef {
+  return Object.freeze({ code, description, http });
+}
+
+export const Errors = Object.freeze({
+  database: def(1, 'Database error', 500),
+  wrongHash: def(3, 'Wrong hash', 400),
+  unknownCredential: def(4, 'User or API key not found or session ended', 400),
+  wrongFormat: def(5, 'Wrong request format', 400),
+  unexpected: def(6, 'Unexpected error', 500),
+  invalidParameters: def(7, 'Invalid parameters', 400),
+  tooLarge: def(9, 'Too large request', 412),
+  notPermitted: def(13, 'Operation not permitted', 403),
+  tooManyRequests: def(15, 'Too many requests (rate limit exceeded)', 429),
+  wrongLogin: def(102, 'Wrong login or password', 400),
+  loginAttemptsExceeded: def(105, 'Login attempts limit exceeded, try again later', 400),
+  wrongHandler: def(111, 'Wrong handler', 400),
+  notFound: def(201, 'Not found in the database', 400),
+  deviceBlocked: def(208, 'Device blocked', 403),
+  notSupported: def(214, 'Requested operation or parameters are not supported by the device', 400),
+  notForClones: def(219, 'Not allowed for clones of the device', 403),
+});
+
+export type ErrorName = keyof typeof Errors;
+
+/** One bad parameter of a request, named as the client sent it (`tracking_settings.tracking_interval`). */
+export interface ParameterError {
+  readonly parameter: string;
+  readonly error: string;
+}
+
+/** A refusal the client caused; carries a registry entry, never a driver message. */
+export class ApiError extends Error {
+  readonly def: ErrorDef;
+  readonly errors: readonly ParameterError[] | undefined;
+
+  constructor(name: ErrorName, errors?: readonly ParameterError[]) {
+    super(Errors[name].description);
+    this.name = 'ApiError';
+    this.def = Errors[name];
+    this.errors = errors;
+  }
+}
+
+export function invalidParameters(errors: readonly ParameterError[]): ApiError {
+  return new ApiError('invalidParameters', errors);
+}

@@ -1,0 +1,44 @@
+import type { CompiledProfile, Settings } from '../profiles/index.js';
+import type { SyncRow, TrackerRow } from '../store/index.js';
+import type { SyncView } from './types.js';
+
+/** The tracker object of tracker/list and tracker/read. */
+export function trackerView(row: TrackerRow) {
+  return {
+    id: row.id,
+    label: row.label,
+    clone: row.clone_of !== null,
+    source: { device_id: row.device_id, model: row.model, blocked: row.blocked === 1 },
+  };
+}
+
+function parseObject(text: string | null): Record<string, unknown> | undefined {
+  if (text === null) return undefined;
+  const value: unknown = JSON.parse(text);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/**
+ * What the device runs by our record: the latest accepted version; before any, what the tracker last
+ * reported less the fields its profile rejects; else the profile's defaults (SPEC §3).
+ */
+export function effectiveSettings(sync: SyncRow, profile: CompiledProfile): Settings {
+  const latest = parseObject(sync.settings);
+  if (latest) return latest;
+  const reported = parseObject(sync.reported);
+  if (reported) return profile.sanitize(reported);
+  return profile.defaults;
+}
+
+export function syncView(sync: SyncRow): SyncView {
+  const reported = parseObject(sync.reported);
+  return {
+    version: sync.version,
+    state: sync.state,
+    ...(sync.changed_at !== null && { changed_at: sync.changed_at }),
+    ...(sync.delivered_at !== null && { delivered_at: sync.delivered_at }),
+    ...(sync.applied_at !== null && { applied_at: sync.applied_at }),
+    ...(sync.reason !== null && { reason: sync.reason }),
+    ...(reported !== undefined && { reported }),
+  };
+}

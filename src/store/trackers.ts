@@ -1,0 +1,149 @@
+import type { Db } from './db.js';
+
+/** A tracker with its device, model and the latest settings state: everything a call checks. */
+export interface TrackerRow {
+  readonly id: number;
+  readonly owner_id: number;
+  readonly label: string;
+  readonly clone_of: number | null;
+  readonly device: number;
+  readonly device_id: string;
+  readonly model: string;
+  readonly blocked: 0 | 1;
+  readonly tracking_profile: string | null;
+}
+
+export interface DeviceRow {
+  readonly id: number;
+  readonly device_id: string;
+  readonly model: string;
+  readonly blocked: 0 | 1;
+  readonly secret_digest: Buffer;
+  readonly tracking_profile: string | null;
+}
+
+const TRACKER_SELECT = `
+  SELECT t.id, t.owner_id, t.label, t.clone_of, t.device, d.device_id, d.model, d.blocked, m.tracking_profile
+  FROM trackers t JOIN devices d ON d.id = t.device LEFT JOIN models m ON m.code = d.model`;
+
+/** Models, devices, trackers and sub-user bindings. */
+export class TrackerRepository {
+  private readonly trackerById;
+  private readonly trackersOfOwner;
+  private readonly trackersOfSubuser;
+  private readonly isBound;
+  private readonly deviceByDeviceId;
+  private readonly upsertModelStmt;
+  private readonly modelByCode;
+  private readonly insertDevice;
+  private readonly updateDevice;
+  private readonly upsertTracker;
+  private readonly bindStmt;
+  private readonly visibleDeviceIdsStmt;
+  private readonly subuserDeviceIdsStmt;
+  private readonly blockedStmt;
+
+  constructor(db: Db) {
+    this.trackerById = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.id = ?`);
+    this.trackersOfOwner = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? ORDER BY t.id`);
+    this.trackersOfSubuser = db.prepare<[number], TrackerRow>(
+      `${TRACKER_SELECT} JOIN subuser_trackers b ON b.tracker_id = t.id WHERE b.user_id = ? ORDER BY t.id`,
+    );
+    this.isBound = db.prepare<[number, number], { one: 1 }>(
+      'SELECT 1 AS one FROM subuser_trackers WHERE user_id = ? AND tracker_id = ?',
+    );
+    this.deviceByDeviceId = db.prepare<[string], DeviceRow>(
+      `SELECT d.id, d.device_id, d.model, d.blocked, d.secret_digest, m.tracking_profile
+       FROM devices d LEFT JOIN models m ON m.code = d.model WHERE d.device_id = ?`,
+    );
+    this.upsertModelStmt = db.prepare<[string, string | null, string]>(
+      `INSERT INTO models (code, tracking_profile, source) VALUES (?, ?, ?)
+       ON CONFLICT (code) DO UPDATE SET tracking_profile = excluded.tracking_profile, source = excluded.source
+       WHERE models.source = 'config' OR excluded.source = 'import'`,
+    );
+    this.modelByCode = db.prepare<[string], { code: string; tracking_profile: string | null }>(
+      'SELECT code, tracking_profile FROM models WHERE code = ?',
+    );
+    this.insertDevice = db.prepare<[string, string, number, Buffer]>(
+      'INSERT INTO devices (device_id, model, blocked, secret_digest) VALUES (?, ?, ?, ?)',
+    );
+    this.updateDevice = db.prepare<[string, number, Buffer | null, number]>(
+      'UPDATE devices SET model = ?, blocked = ?, secret_digest = coalesce(?, secret_digest) WHERE id = ?',
+    );
+    this.upsertTracker = db.prepare<[number | null, number, string, number, number | null], { id: number }>(
+      `INSERT INTO trackers (id, owner_id, label, device, clone_of) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, label = excluded.label,
+         device = excluded.device, clone_of = excluded.clone_of
+       RETURNING id`,
+    );
+    this.bindStmt = db.prepare<[number, number]>(
+      'INSERT INTO subuser_trackers (user_id, tracker_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.visibleDeviceIdsStmt = db.prepare<[number], { device_id: string }>(
+      'SELECT DISTINCT d.device_id FROM trackers t JOIN devices d ON d.id = t.device WHERE t.owner_id = ?',
+    );
+    this.subuserDeviceIdsStmt = db.prepare<[number], { device_id: string }>(
+      `SELECT DISTINCT d.device_id FROM subuser_trackers b JOIN trackers t ON t.id = b.tracker_id
+       JOIN devices d ON d.id = t.device WHERE b.user_id = ?`,
+    );
+    this.blockedStmt = db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE blocked = 1');
+  }
+
+  findTracker(id: number): TrackerRow | undefined {
+    return this.trackerById.get(id);
+  }
+
+  listForOwner(ownerId: number): TrackerRow[] {
+    return this.trackersOfOwner.all(ownerId);
+  }
+
+  listForSubuser(userId: number): TrackerRow[] {
+    return this.trackersOfSubuser.all(userId);
+  }
+
+  isBoundTo(userId: number, trackerId: number): boolean {
+    return this.isBound.get(userId, trackerId) !== undefined;
+  }
+
+  /** Device ids of every tracker a user may see (MQTT observers). */
+  visibleDeviceIds(userId: number, isSubuser: boolean): string[] {
+    const rows = isSubuser ? this.subuserDeviceIdsStmt.all(userId) : this.visibleDeviceIdsStmt.all(userId);
+    return rows.map((row) => row.device_id);
+  }
+
+  blockedDeviceIds(): string[] {
+    return this.blockedStmt.all().map((row) => row.device_id);
+  }
+
+  findDevice(deviceId: string): DeviceRow | undefined {
+    return this.deviceByDeviceId.get(deviceId);
+  }
+
+  findModel(code: string): { code: string; tracking_profile: string | null } | undefined {
+    return this.modelByCode.get(code);
+  }
+
+  /** Config models never overwrite a code that an import changed. */
+  upsertModel(code: string, trackingProfile: string | null, source: 'config' | 'import'): void {
+    this.upsertModelStmt.run(code, trackingProfile, source);
+  }
+
+  /** Inserts or updates by device id; `secretDigest` null keeps the stored secret. Returns the row id. */
+  upsertDevice(deviceId: string, model: string, blocked: boolean, secretDigest: Buffer | null): number {
+    const existing = this.deviceByDeviceId.get(deviceId);
+    if (existing) {
+      this.updateDevice.run(model, blocked ? 1 : 0, secretDigest, existing.id);
+      return existing.id;
+    }
+    if (!secretDigest) throw new Error(`device ${deviceId} needs a secret`);
+    return Number(this.insertDevice.run(deviceId, model, blocked ? 1 : 0, secretDigest).lastInsertRowid);
+  }
+
+  upsertTrackerRow(id: number | null, ownerId: number, label: string, device: number, cloneOf: number | null): number {
+    return this.upsertTracker.get(id, ownerId, label, device, cloneOf)!.id;
+  }
+
+  bind(userId: number, trackerId: number): void {
+    this.bindStmt.run(userId, trackerId);
+  }
+}

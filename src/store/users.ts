@@ -1,0 +1,92 @@
+import type { Db } from './db.js';
+
+export interface UserRow {
+  readonly id: number;
+  readonly login: string;
+  readonly password_hash: string;
+  readonly master_id: number | null;
+  readonly rights: string;
+}
+
+interface SessionRow {
+  readonly user_id: number;
+  readonly last_used_at: number;
+}
+
+/** Users, sub-users, sessions and API keys. Secrets arrive here already digested. */
+export class UserRepository {
+  private readonly byLogin;
+  private readonly byId;
+  private readonly insertUser;
+  private readonly updateUser;
+  private readonly insertSession;
+  private readonly sessionByDigest;
+  private readonly touchSession;
+  private readonly deleteSession;
+  private readonly apiKeyOwner;
+  private readonly insertApiKey;
+
+  constructor(db: Db) {
+    this.byLogin = db.prepare<[string], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE login = ?');
+    this.byId = db.prepare<[number], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE id = ?');
+    this.insertUser = db.prepare<[string, string, number | null, string, string]>(
+      'INSERT INTO users (login, password_hash, master_id, rights, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.updateUser = db.prepare<[string, number | null, string, number]>(
+      'UPDATE users SET password_hash = ?, master_id = ?, rights = ? WHERE id = ?',
+    );
+    this.insertSession = db.prepare<[Buffer, number, number, number]>(
+      'INSERT INTO sessions (digest, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)',
+    );
+    this.sessionByDigest = db.prepare<[Buffer], SessionRow>('SELECT user_id, last_used_at FROM sessions WHERE digest = ?');
+    this.touchSession = db.prepare<[number, Buffer]>('UPDATE sessions SET last_used_at = ? WHERE digest = ?');
+    this.deleteSession = db.prepare<[Buffer]>('DELETE FROM sessions WHERE digest = ?');
+    this.apiKeyOwner = db.prepare<[Buffer], { user_id: number }>('SELECT user_id FROM api_keys WHERE digest = ?');
+    this.insertApiKey = db.prepare<[Buffer, number, number]>(
+      'INSERT INTO api_keys (digest, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING',
+    );
+  }
+
+  findByLogin(login: string): UserRow | undefined {
+    return this.byLogin.get(login);
+  }
+
+  findById(id: number): UserRow | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Inserts or updates by login; returns the user's id. */
+  upsert(login: string, passwordHash: string, masterId: number | null, rights: readonly string[]): number {
+    const existing = this.byLogin.get(login);
+    const rightsJson = JSON.stringify([...rights].sort());
+    if (existing) {
+      this.updateUser.run(passwordHash, masterId, rightsJson, existing.id);
+      return existing.id;
+    }
+    return Number(this.insertUser.run(login, passwordHash, masterId, rightsJson, new Date().toISOString()).lastInsertRowid);
+  }
+
+  createSession(digest: Buffer, userId: number, now: number): void {
+    this.insertSession.run(digest, userId, now, now);
+  }
+
+  findSession(digest: Buffer): SessionRow | undefined {
+    return this.sessionByDigest.get(digest);
+  }
+
+  touch(digest: Buffer, now: number): void {
+    this.touchSession.run(now, digest);
+  }
+
+  endSession(digest: Buffer): void {
+    this.deleteSession.run(digest);
+  }
+
+  findApiKeyOwner(digest: Buffer): number | undefined {
+    return this.apiKeyOwner.get(digest)?.user_id;
+  }
+
+  addApiKey(digest: Buffer, userId: number, now: number): void {
+    this.insertApiKey.run(digest, userId, now);
+  }
+}

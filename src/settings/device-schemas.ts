@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** Settings objects from trackers: bounded so a hostile tracker cannot grow the database. */
+const settingsObject = z
+  .record(z.string().max(64), z.unknown())
+  .refine((value) => Object.keys(value).length <= 64, 'too many fields')
+  .refine((value) => JSON.stringify(value).length <= 8192, 'too large');
+
+/** `trackers/<device_id>/config/tracking/ack` (SPEC §5). */
+export const ackPayload = z
+  .object({
+    version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    status: z.enum(['applied', 'rejected']),
+    reason: z.string().max(512).optional(),
+    settings: settingsObject.optional(),
+  })
+  .strict();
+
+/** `trackers/<device_id>/config/tracking/reported` (SPEC §5). */
+export const reportedPayload = z.object({ settings: settingsObject }).strict();
+
+export type AckPayload = z.infer<typeof ackPayload>;
+
+/** Parses a tracker's payload bytes; undefined when it is not the JSON the schema wants. */
+export function parsePayload<S extends z.ZodType>(schema: S, payload: Buffer): z.output<S> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}

@@ -1,0 +1,138 @@
+import { digestMatches, TOKEN_PATTERN, digest } from '../auth/crypto.js';
+import type { Store } from '../store/index.js';
+import type { AuthService } from './auth-service.js';
+import { ackPayload, parsePayload, reportedPayload } from './device-schemas.js';
+import type { Clock, ConfigMessage } from './types.js';
+
+export type TrackerLogin = 'ok' | 'unknown' | 'bad-secret' | 'blocked';
+export type AnswerOutcome = 'applied' | 'rejected' | 'stale' | 'reported' | 'malformed';
+
+/** A platform user connected over MQTT to watch config topics. */
+export interface Observer {
+  readonly userId: number;
+  readonly subuser: boolean;
+}
+
+/** Counters an operator reads on /health?verbose or in logs. */
+export interface DeviceCounters {
+  acksApplied: number;
+  acksRejected: number;
+  acksStale: number;
+  reported: number;
+  malformed: number;
+}
+
+/**
+ * The tracker side of the business rules (SPEC §5): who may connect, what a tracker's latest config
+ * is, and what its answers change. Knows nothing of MQTT: the broker calls it with device ids and bytes.
+ */
+export class DeviceService {
+  readonly counters: DeviceCounters = { acksApplied: 0, acksRejected: 0, acksStale: 0, reported: 0, malformed: 0 };
+  private readonly now: Clock;
+
+  constructor(
+    private readonly store: Store,
+    private readonly auth: AuthService,
+    clock?: Clock,
+  ) {
+    this.now = clock ?? Date.now;
+  }
+
+  isDevice(deviceId: string): boolean {
+    return this.store.trackers.findDevice(deviceId) !== undefined;
+  }
+
+  /** Checked against the store on every connect: an import while running takes effect at once. */
+  loginTracker(deviceId: string, secret: string): TrackerLogin {
+    const device = this.store.trackers.findDevice(deviceId);
+    if (!device) return 'unknown';
+    if (!digestMatches(secret, device.secret_digest)) return 'bad-secret';
+    return device.blocked === 1 ? 'blocked' : 'ok';
+  }
+
+  isBlocked(deviceId: string): boolean {
+    return this.store.trackers.findDevice(deviceId)?.blocked === 1;
+  }
+
+  /** A platform user by login and password, or login and one of its API keys. */
+  async loginObserver(login: string, password: string): Promise<Observer | undefined> {
+    const user = this.store.users.findByLogin(login);
+    if (user && TOKEN_PATTERN.test(password) && this.store.users.findApiKeyOwner(digest(password)) === user.id) {
+      return { userId: user.id, subuser: user.master_id !== null };
+    }
+    const checked = await this.auth.checkPassword(login, password);
+    return checked ? { userId: checked.id, subuser: checked.master_id !== null } : undefined;
+  }
+
+  /** Device ids behind the trackers an observer may see (its own and clones; a sub-user's bound ones). */
+  visibleDevices(observer: Observer): Set<string> {
+    return new Set(this.store.trackers.visibleDeviceIds(observer.userId, observer.subuser));
+  }
+
+  latestConfig(deviceId: string): ConfigMessage | undefined {
+    const row = this.store.settings.latestConfig(deviceId);
+    return row && this.toMessage(row);
+  }
+
+  *allLatestConfigs(): IterableIterator<[string, ConfigMessage]> {
+    for (const row of this.store.settings.allLatestConfigs()) yield [row.device_id, this.toMessage(row)];
+  }
+
+  private toMessage(row: { version: number; settings: string; changed_at: string; tracking_profile: string | null }): ConfigMessage {
+    return {
+      version: row.version,
+      profile: row.tracking_profile ?? '',
+      settings: JSON.parse(row.settings) as ConfigMessage['settings'],
+      changed_at: row.changed_at,
+    };
+  }
+
+  /** The tracker's session acknowledged (PUBACK) the message of `version`. */
+  delivered(deviceId: string, version: number): void {
+    const device = this.store.trackers.findDevice(deviceId);
+    if (device) this.store.settings.delivered(device.id, version, new Date(this.now()).toISOString());
+  }
+
+  /** `…/ack`: applied or rejected for the current version; an older version is recorded as stale. */
+  ack(deviceId: string, payload: Buffer): AnswerOutcome {
+    const ack = parsePayload(ackPayload, payload);
+    const device = this.store.trackers.findDevice(deviceId);
+    if (!ack || !device) return this.malformed();
+    const at = new Date(this.now()).toISOString();
+    return this.store.transaction(() => {
+      const current = this.store.settings.sync(device.id).version;
+      if (ack.version > current) return this.malformed();
+      const stale = ack.version < current;
+      this.store.settings.recordAck(device.id, ack.version, ack.status, ack.reason ?? null, stale, at);
+      if (stale) {
+        this.counters.acksStale++;
+        return 'stale';
+      }
+      this.store.settings.answered(device.id, ack.version, ack.status, ack.reason ?? null, at);
+      if (ack.settings) this.store.settings.reported(device.id, JSON.stringify(ack.settings), at);
+      if (ack.status === 'applied') this.counters.acksApplied++;
+      else this.counters.acksRejected++;
+      return ack.status;
+    });
+  }
+
+  /** `…/reported`: what the tracker runs now; shown in `sync` and used before any update. */
+  reported(deviceId: string, payload: Buffer): AnswerOutcome {
+    const reported = parsePayload(reportedPayload, payload);
+    const device = this.store.trackers.findDevice(deviceId);
+    if (!reported || !device) return this.malformed();
+    this.store.settings.reported(device.id, JSON.stringify(reported.settings), new Date(this.now()).toISOString());
+    this.counters.reported++;
+    return 'reported';
+  }
+
+  private malformed(): 'malformed' {
+    this.counters.malformed++;
+    return 'malformed';
+  }
+
+  /** Device ids that are blocked now (the broker disconnects their trackers). */
+  blockedDevices(): Set<string> {
+    return new Set(this.store.trackers.blockedDeviceIds());
+  }
+}

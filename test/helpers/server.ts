@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { loadConfig } from '../../src/config/load.js';
+import { startServer, type Server } from '../../src/server.js';
+import { provision } from '../../src/settings/provisioning.js';
+import { fleetFile } from './fleet.js';
+
+/** A port that was free a moment ago (for listeners where 0 means "off", like the WebSocket one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh folder removed when the test ends (t.testdir() is one per test and is reset when called again). */
+export function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trackconf-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface TestServer {
+  readonly server: Server;
+  readonly dbFile: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly mqttUrl: string;
+  readonly wsUrl: string;
+}
+
+export interface StartOptions {
+  /** Config overrides (deep-merged over the defaults). */
+  readonly config?: Record<string, unknown>;
+  /** The provisioning file to import first; the standard fleet unless given; null for none. */
+  readonly fleet?: unknown;
+  /** Reuse a database file (restart tests). */
+  readonly dbFile?: string;
+}
+
+/** A real server on loopback ports with a fresh SQLite file, closed when the test ends. */
+export async function startTestServer(t: Test, options: StartOptions = {}): Promise<TestServer> {
+  const dbFile = options.dbFile ?? join(tempDir(t), 'trackconf.db');
+  const wsPort = await freePort();
+  const config = loadConfig(
+    {},
+    {
+      db: dbFile,
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { host: '127.0.0.1', port: 0, wsPort },
+      logLevel: 'silent',
+      ...options.config,
+    },
+  );
+  const server = await startServer(config);
+  t.teardown(() => server.close());
+  const fleet = options.fleet === undefined ? fleetFile() : options.fleet;
+  if (fleet !== null) await provision(server.store, server.profiles, fleet);
+  return {
+    server,
+    dbFile,
+    url: `http://127.0.0.1:${server.ports.http}`,
+    mqttUrl: `mqtt://127.0.0.1:${server.ports.mqtt}`,
+    wsUrl: `ws://127.0.0.1:${server.ports.ws}/mqtt`,
+  };
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: Record<string, any>;
+  readonly headers: Headers;
+}
+
+/** POST JSON over a real socket. */
+export async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+  const response = await fetch(`${url}/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any>, headers: response.headers };
+}
+
+/** GET with a query string over a real socket. */
+export async function get(url: string, path: string, query: Record<string, string>, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+  const response = await fetch(`${url}/${path}?${new URLSearchParams(query)}`, { headers });
+  return { status: response.status, body: (await response.json()) as Record<string, any>, headers: response.headers };
+}
+
+/** POST application/x-www-form-urlencoded over a real socket. */
+export async function form(url: string, path: string, fields: Record<string, string>): Promise<ApiAnswer> {
+  const response = await fetch(`${url}/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any>, headers: response.headers };
+}
+
+/** A session hash for a login (through the real user/auth call). */
+export async function login(url: string, user: { login: string; password: string }): Promise<string> {
+  const answer = await post(url, 'user/auth', { login: user.login, password: user.password });
+  if (answer.body.success !== true) throw new Error(`login failed: ${JSON.stringify(answer.body)}`);
+  return answer.body.hash as string;
+}

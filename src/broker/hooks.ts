@@ -1,0 +1,185 @@
+import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
+import type { Logger } from '../logger.js';
+import type { DeviceService } from '../settings/device-service.js';
+import { RateLimiter } from '../http/rate-limit.js';
+import type { ConfigCache } from './config-cache.js';
+import { Identities, type Identity, type TrackerIdentity } from './identity.js';
+import { ackTopic, deviceOfTopic, parseTopic, reportedTopic, topicMatches, trackerSubscriptionPrefix } from './topics.js';
+
+// CONNACK return codes (aedes' AuthErrorCode is a const enum: use the numbers).
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+/** How long an observer's list of visible devices is trusted before it is read again. */
+const OBSERVER_VISIBILITY_MS = 5_000;
+
+export interface HookOptions {
+  readonly maxPayloadBytes: number;
+  readonly connectsPerSecondPerAddress: number;
+}
+
+function refuse(returnCode: number, message: string) {
+  return Object.assign(new Error(message), { returnCode });
+}
+
+function remoteAddress(client: Client): string {
+  const conn = client.conn as { remoteAddress?: string };
+  return client.req?.socket.remoteAddress ?? conn.remoteAddress ?? 'unknown';
+}
+
+/**
+ * Aedes' hooks for SPEC §5: who may connect, subscribe, publish and receive what. Safe defaults:
+ * a client without an identity can do nothing.
+ */
+export class BrokerHooks {
+  readonly identities = new Identities();
+  private readonly connects: RateLimiter;
+
+  constructor(
+    private readonly devices: DeviceService,
+    private readonly configs: ConfigCache,
+    private readonly options: HookOptions,
+    private readonly log: Logger,
+  ) {
+    this.connects = new RateLimiter(options.connectsPerSecondPerAddress);
+  }
+
+  preConnect = (client: Client, _packet: unknown, done: (err: Error | null, ok: boolean) => void): void => {
+    if (this.connects.take(remoteAddress(client))) done(null, true);
+    else done(new Error('too many connections from this address'), false);
+  };
+
+  authenticate = (
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
+  ): void => {
+    if (!username || !password) return done(refuse(BAD_USERNAME_OR_PASSWORD, 'credentials required'), null);
+    const secret = password.toString('utf8');
+    const tracker = this.devices.loginTracker(username, secret);
+    if (tracker !== 'unknown') {
+      if (client.id !== username) return done(refuse(IDENTIFIER_REJECTED, 'client id must be the device id'), null);
+      if (tracker === 'bad-secret') return done(refuse(BAD_USERNAME_OR_PASSWORD, 'wrong device secret'), null);
+      if (tracker === 'blocked') return done(refuse(NOT_AUTHORIZED, 'device blocked'), null);
+      this.identities.setTracker(client, username);
+      return done(null, true);
+    }
+    this.devices.loginObserver(username, secret).then(
+      (observer) => {
+        if (!observer) return done(refuse(BAD_USERNAME_OR_PASSWORD, 'wrong login or password'), null);
+        if (this.devices.isDevice(client.id)) return done(refuse(IDENTIFIER_REJECTED, 'client id is a device id'), null);
+        this.identities.setObserver(client, observer, this.devices.visibleDevices(observer), Date.now());
+        done(null, true);
+      },
+      (err: unknown) => {
+        this.log.error({ err }, 'observer login failed');
+        done(refuse(SERVER_UNAVAILABLE, 'server unavailable'), null);
+      },
+    );
+  };
+
+  authorizeSubscribe = (
+    client: Client,
+    sub: Subscription,
+    done: (err: Error | null, sub?: Subscription | null) => void,
+  ): void => {
+    const identity = this.identities.get(client);
+    const topic = sub.topic;
+    if (!identity || topic.startsWith('$')) return done(null, null);
+    if (identity.kind === 'tracker') {
+      if (!topic.startsWith(trackerSubscriptionPrefix(identity.deviceId))) return done(null, null);
+      identity.subscriptions.set(topic, sub.qos);
+      return done(null, sub);
+    }
+    const first = topic.split('/', 1)[0];
+    done(null, first === 'trackers' || first === '+' || first === '#' ? sub : null);
+  };
+
+  authorizePublish = (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void => {
+    if (!client) return done(null); // the service's own publishes
+    const identity = this.identities.get(client);
+    if (identity?.kind !== 'tracker') return done(new Error('publishing is not allowed'));
+    if (packet.payload.length > this.options.maxPayloadBytes) return done(new Error('payload too large'));
+    if (packet.topic === ackTopic(identity.deviceId)) {
+      packet.retain = false; // an answer is an event, not a state
+      return done(null);
+    }
+    if (packet.topic === reportedTopic(identity.deviceId)) return done(null);
+    done(new Error(`topic not allowed: ${packet.topic}`));
+  };
+
+  authorizeForward = (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null => {
+    const identity = this.identities.get(client);
+    if (!identity || packet.topic.startsWith('$')) return null;
+    const deviceId = deviceOfTopic(packet.topic);
+    if (deviceId === undefined || !this.sees(identity, deviceId)) return null;
+    if (identity.kind === 'tracker') this.countInflight(identity, packet);
+    return packet;
+  };
+
+  /** A tracker's ack or reported message, after it was accepted. */
+  published = (packet: AedesPublishPacket, client: Client | null, done: (err?: Error | null) => void): void => {
+    const identity = this.identities.get(client);
+    if (identity?.kind === 'tracker') {
+      try {
+        const kind = parseTopic(packet.topic)?.kind;
+        const outcome =
+          kind === 'ack'
+            ? this.devices.ack(identity.deviceId, packet.payload as Buffer)
+            : kind === 'reported'
+              ? this.devices.reported(identity.deviceId, packet.payload as Buffer)
+              : undefined;
+        if (outcome === 'malformed') this.log.warn({ device: identity.deviceId, topic: packet.topic }, 'malformed payload dropped');
+      } catch (err) {
+        this.log.error({ err, device: identity.deviceId }, 'tracker answer not recorded');
+      }
+    }
+    done(null);
+  };
+
+  /** A PUBACK from `client`: it answers the oldest QoS 1 message still in flight to it. */
+  onAck = (client: Client): void => {
+    const identity = this.identities.get(client);
+    if (identity?.kind !== 'tracker') return;
+    const version = identity.inflight.shift();
+    if (version === undefined || version === null) return;
+    try {
+      this.devices.delivered(identity.deviceId, version);
+    } catch (err) {
+      this.log.error({ err, device: identity.deviceId }, 'delivery not recorded');
+    }
+  };
+
+  private sees(identity: Identity, deviceId: string): boolean {
+    if (identity.kind === 'tracker') return identity.deviceId === deviceId;
+    const now = Date.now();
+    if (now - identity.visibleAt > OBSERVER_VISIBILITY_MS) {
+      identity.visible = this.devices.visibleDevices(identity.observer);
+      identity.visibleAt = now;
+    }
+    return identity.visible.has(deviceId);
+  }
+
+  /**
+   * Aedes' `ack` event carries no packet for clean sessions and retained messages, but a client
+   * PUBACKs QoS 1 messages in the order they were sent: queue what each one was.
+   */
+  private countInflight(identity: TrackerIdentity, packet: AedesPublishPacket): void {
+    if (this.forwardedQos(identity, packet) !== 1) return;
+    const config = parseTopic(packet.topic)?.kind === 'config';
+    identity.inflight.push(config ? (this.configs.versionOf(packet.payload as Buffer) ?? null) : null);
+  }
+
+  /** The QoS aedes will send `packet` with: downgraded to the exact subscription's, else the matching ones'. */
+  private forwardedQos(identity: TrackerIdentity, packet: AedesPublishPacket): number {
+    const exact = identity.subscriptions.get(packet.topic);
+    if (exact !== undefined) return Math.min(exact, packet.qos);
+    if (packet.retain) return packet.qos;
+    let qos = 2;
+    for (const [pattern, granted] of identity.subscriptions) if (topicMatches(pattern, packet.topic)) qos = Math.min(qos, granted);
+    return Math.min(qos, packet.qos);
+  }
+}

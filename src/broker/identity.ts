@@ -1,0 +1,40 @@
+import type { Client } from 'aedes';
+import type { Observer } from '../settings/device-service.js';
+
+/** A tracker: the device it is, and the QoS granted to each of its subscriptions. */
+export interface TrackerIdentity {
+  readonly kind: 'tracker';
+  readonly deviceId: string;
+  readonly subscriptions: Map<string, number>;
+  /** One entry per QoS 1 message forwarded to it, in order: the config version, or null. */
+  readonly inflight: Array<number | null>;
+}
+
+/** A platform user watching config topics, with a short-lived cache of the devices it may see. */
+export interface ObserverIdentity {
+  readonly kind: 'observer';
+  readonly observer: Observer;
+  visible: Set<string>;
+  visibleAt: number;
+}
+
+export type Identity = TrackerIdentity | ObserverIdentity;
+
+/** Who each connected client is, decided once in `authenticate`. */
+export class Identities {
+  private readonly byClient = new WeakMap<Client, Identity>();
+  /** The live client of each connected tracker (to disconnect it when its device is blocked). */
+  readonly trackers = new Map<string, Client>();
+
+  get(client: Client | null): Identity | undefined {
+    return client ? this.byClient.get(client) : undefined;
+  }
+
+  setTracker(client: Client, deviceId: string): void {
+    this.byClient.set(client, { kind: 'tracker', deviceId, subscriptions: new Map(), inflight: [] });
+  }
+
+  setObserver(client: Client, observer: Observer, visible: Set<string>, now: number): void {
+    this.byClient.set(client, { kind: 'observer', observer, visible, visibleAt: now });
+  }
+}

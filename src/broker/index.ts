@@ -1,0 +1,107 @@
+import { Aedes, type Client } from 'aedes';
+import type { Logger } from '../logger.js';
+import type { DeviceService } from '../settings/device-service.js';
+import type { ConfigMessage, ConfigPublisher } from '../settings/types.js';
+import { ConfigCache } from './config-cache.js';
+import { BrokerHooks, type HookOptions } from './hooks.js';
+import { startListener, type Listener, type ListenerSpec } from './listeners.js';
+import { sqliteBackedPersistence } from './persistence.js';
+import { configTopic, topicMatches } from './topics.js';
+
+export interface BrokerOptions extends HookOptions {
+  readonly listeners: readonly ListenerSpec[];
+  /** How often connected trackers are checked against blocked devices. */
+  readonly blockedCheckMs?: number;
+}
+
+export interface Broker extends ConfigPublisher {
+  readonly aedes: Aedes;
+  readonly listeners: readonly Listener[];
+  port(name: ListenerSpec['name']): number | undefined;
+  close(): Promise<void>;
+}
+
+/** The embedded MQTT broker of SPEC §5, wired to the device service. */
+export async function startBroker(devices: DeviceService, options: BrokerOptions, log: Logger): Promise<Broker> {
+  const configs = new ConfigCache(devices);
+  const hooks = new BrokerHooks(devices, configs, options, log);
+  const aedes = await Aedes.createBroker({
+    persistence: sqliteBackedPersistence(configs),
+    preConnect: hooks.preConnect,
+    authenticate: hooks.authenticate,
+    authorizeSubscribe: hooks.authorizeSubscribe,
+    authorizePublish: hooks.authorizePublish,
+    authorizeForward: hooks.authorizeForward,
+    published: hooks.published,
+    drainTimeout: 30_000,
+    maxClientsIdLength: 128,
+  });
+  const { identities } = hooks;
+
+  aedes.on('ack', (_packet, client) => hooks.onAck(client));
+  aedes.on('clientReady', (client) => onTrackerReady(client));
+  aedes.on('clientDisconnect', (client) => {
+    const identity = identities.get(client);
+    if (identity?.kind === 'tracker' && identities.trackers.get(identity.deviceId) === client) {
+      identities.trackers.delete(identity.deviceId);
+    }
+  });
+  aedes.on('unsubscribe', (topics, client) => {
+    const identity = identities.get(client);
+    if (identity?.kind === 'tracker') for (const topic of topics) identity.subscriptions.delete(topic);
+  });
+  aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'mqtt client error'));
+  aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
+
+  /**
+   * A tracker whose persistent session was restored did not SUBSCRIBE again, so it got no retained
+   * message: hand it the latest config directly (queued versions are never kept for it).
+   */
+  function onTrackerReady(client: Client): void {
+    const identity = identities.get(client);
+    if (identity?.kind !== 'tracker') return;
+    identities.trackers.set(identity.deviceId, client);
+    const topic = configTopic(identity.deviceId);
+    if (client.clean || ![...identity.subscriptions.keys()].some((pattern) => topicMatches(pattern, topic))) return;
+    const payload = configs.get(identity.deviceId);
+    if (payload) client.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, () => undefined);
+  }
+
+  const blockedTimer = setInterval(() => {
+    if (identities.trackers.size === 0) return;
+    try {
+      for (const deviceId of devices.blockedDevices()) identities.trackers.get(deviceId)?.close();
+    } catch (err) {
+      log.error({ err }, 'blocked devices check failed');
+    }
+  }, options.blockedCheckMs ?? 2_000);
+  blockedTimer.unref();
+
+  const listeners: Listener[] = [];
+  try {
+    for (const spec of options.listeners) listeners.push(await startListener(aedes, spec));
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    clearInterval(blockedTimer);
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+
+  return {
+    aedes,
+    listeners,
+    port: (name) => listeners.find((l) => l.name === name)?.port,
+    publishConfig(deviceId: string, message: ConfigMessage): void {
+      const payload = configs.put(deviceId, message);
+      aedes.publish({ cmd: 'publish', topic: configTopic(deviceId), payload, qos: 1, retain: true, dup: false }, (err) => {
+        if (err) log.error({ err, device: deviceId }, 'config publish failed');
+      });
+    },
+    async close(): Promise<void> {
+      clearInterval(blockedTimer);
+      const closing = Promise.all(listeners.map((l) => l.close()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closing;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { Aedes } from 'aedes';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+
+export interface ListenerSpec {
+  readonly name: 'mqtt' | 'mqtt-ws' | 'mqtts';
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function listen(server: NetServer | HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Starts one MQTT listener. TCP and TLS sockets get `noDelay`: with Nagle on, the retained config
+ * waits ~40 ms behind the SUBACK.
+ */
+export async function startListener(broker: Aedes, spec: ListenerSpec): Promise<Listener> {
+  const handle = (stream: Duplex, req?: Parameters<Aedes['handle']>[1]) => broker.handle(stream, req);
+  if (spec.name === 'mqtt-ws') {
+    const http = createHttpServer((_req, res) => res.writeHead(404).end());
+    const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: 1024 * 1024 });
+    wss.on('connection', (ws, req) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => ws.terminate());
+      handle(stream, req);
+    });
+    const port = await listen(http, spec.host, spec.port);
+    return {
+      name: spec.name,
+      port,
+      close: async () => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        await closeServer(http);
+      },
+    };
+  }
+  const server = spec.tls
+    ? createTlsServer({ cert: spec.tls.cert, key: spec.tls.key }, (socket) => {
+        socket.setNoDelay(true);
+        handle(socket);
+      })
+    : createNetServer({ noDelay: true }, (socket) => handle(socket));
+  const port = await listen(server, spec.host, spec.port);
+  return { name: spec.name, port, close: () => closeServer(server) };
+}

@@ -1,0 +1,37 @@
+import t from 'tap';
+import { ALICE, BLOCKED, BOB, TELFM } from '../helpers/fleet.js';
+import { connackCode, trackerOptions } from '../helpers/mqtt.js';
+import { startTestServer } from '../helpers/server.js';
+
+t.test('CONNACK rules for trackers and observers', async (t) => {
+  const { mqttUrl } = await startTestServer(t);
+  t.equal(await connackCode(mqttUrl, trackerOptions(TELFM)), 0, 'device id + secret + client id = device id');
+  t.equal(await connackCode(mqttUrl, trackerOptions({ ...TELFM, secret: 'wrong' })), 4, 'wrong secret: 4');
+  t.equal(await connackCode(mqttUrl, trackerOptions(BLOCKED)), 5, 'blocked device: 5');
+  t.equal(await connackCode(mqttUrl, trackerOptions({ ...BLOCKED, secret: 'wrong' })), 4, 'blocked but wrong secret: 4, no hint');
+  t.equal(await connackCode(mqttUrl, trackerOptions(TELFM, { clientId: 'someone-else' })), 2, 'client id not the device id: 2');
+  t.equal(await connackCode(mqttUrl, trackerOptions(TELFM, { clientId: BLOCKED.deviceId })), 2, 'taking over another device id: 2');
+  t.equal(await connackCode(mqttUrl, { clientId: 'anon' }), 4, 'no credentials: 4');
+  t.equal(await connackCode(mqttUrl, { username: 'nobody', password: 'x', clientId: 'n1' }), 4, 'unknown user: 4');
+
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: 'dash-1' }), 0, 'observer by password');
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.apiKey, clientId: 'dash-2' }), 0, 'observer by API key');
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: BOB.apiKey, clientId: 'dash-3' }), 4, "another user's API key: 4");
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: 'wrong', clientId: 'dash-4' }), 4, 'wrong password: 4');
+  t.equal(
+    await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: TELFM.deviceId }),
+    2,
+    'observer using a device id as client id: 2',
+  );
+});
+
+t.test('credentials are read from the store on every connect', async (t) => {
+  const { mqttUrl, server } = await startTestServer(t);
+  const device = { deviceId: '860000000000001', secret: 'added-while-running' };
+  t.equal(await connackCode(mqttUrl, trackerOptions(device)), 4, 'unknown before the import');
+  const { provision } = await import('../../src/settings/provisioning.js');
+  await provision(server.store, server.profiles, {
+    trackers: [{ id: 5001, owner: ALICE.login, label: 'new', model: 'telfm', device_id: device.deviceId, device_secret: device.secret }],
+  });
+  t.equal(await connackCode(mqttUrl, trackerOptions(device)), 0, 'connects right after the import');
+});

@@ -1,28 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
+import { runCli } from '../helpers/cli.js';
 import { digestMatches } from '../../src/auth/crypto.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
-// The built CLI runs as a child process. dist/ exists after `npm ci` (prepare); on a fresh checkout
-// without a build, compile once here.
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-if (!['main.js', 'import.js', 'demo.js'].every((f) => existsSync(join(ROOT, 'dist', 'src', 'cli', f)))) {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-}
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing and \`npx tsc -p tsconfig.json\` did not build it`);
-
 function cli(db: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TRACKCONF_DB: db, TRACKCONF_CONFIG: '' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(db, args);
 }
 
 function dump(store: Store): Record<string, unknown[]> {

@@ -122,8 +122,8 @@ export async function demo(args: readonly string[]): Promise<number> {
       read_get: `curl -s ${sq(`${httpUrl}/tracker/settings/tracking/read?hash=${hash}&tracker_id=${first.id}`)}`,
       update: `curl -s -X POST ${httpUrl}/tracker/settings/tracking/update -H 'Content-Type: application/json' -d ${sq(updateBody)}`,
       list: `curl -s ${sq(`${httpUrl}/tracker/list?hash=${hash}`)}`,
-      mosquitto_sub: `mosquitto_sub -h ${HOST} -p ${config.mqtt.port} -u ${first.device_id} -P ${sq(first.device_secret)} -i ${first.device_id} -t trackers/${first.device_id}/config/tracking -v`,
-      mosquitto_sub_observer: `mosquitto_sub -h ${HOST} -p ${config.mqtt.port} -u ${DEMO_USER.login} -P ${sq(DEMO_USER.password)} -i demo-observer -t 'trackers/+/config/#' -v`,
+      mosquitto_sub: `mosquitto_sub -h ${HOST} -p ${config.mqtt.port} -u ${first.device_id} -P ${sq(first.device_secret)} -i ${first.device_id} -t trackers/${first.device_id}/config/tracking -q 1 -v`,
+      mosquitto_sub_observer: `mosquitto_sub -h ${HOST} -p ${config.mqtt.port} -u ${DEMO_USER.login} -P ${sq(DEMO_USER.password)} -i demo-observer -t 'trackers/+/config/#' -q 1 -v`,
       simulate: 'npm run --silent trackconf -- simulate',
     };
 

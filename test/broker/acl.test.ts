@@ -1,11 +1,11 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ALICE, ARRAYS, BOB, CAROL, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { closed, collect, granted, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
 import { login, post, startTestServer } from '../helpers/server.js';
 
 const configOf = (deviceId: string) => `trackers/${deviceId}/config/tracking`;
 
-async function withTwoConfigs(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function withTwoConfigs(t: Test) {
   const ts = await startTestServer(t);
   const hash = await login(ts.url, ALICE);
   const ok1 = await post(ts.url, 'tracker/settings/tracking/update', { hash, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });

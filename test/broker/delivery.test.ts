@@ -1,11 +1,11 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
 
 const topic = `trackers/${TELFM.deviceId}/config/tracking`;
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: Test) {
   const ts = await startTestServer(t);
   const hash = await login(ts.url, ALICE);
   const update = (settings: Record<string, unknown>) =>

@@ -28,6 +28,8 @@ export function classify(err: unknown): { def: ErrorDef; errors?: readonly Param
     return { def: Errors.wrongFormat };
   }
   if (code.startsWith('SQLITE_') || e?.name === 'SqliteError') return { def: Errors.database };
+  // better-sqlite3 throws a plain TypeError (no code) on a closed connection: still the database.
+  if (err instanceof TypeError && err.message === 'The database connection is not open') return { def: Errors.database };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { def: Errors.wrongFormat };
   return { def: Errors.unexpected };
 }

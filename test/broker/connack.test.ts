@@ -35,3 +35,18 @@ t.test('credentials are read from the store on every connect', async (t) => {
   });
   t.equal(await connackCode(mqttUrl, trackerOptions(device)), 0, 'connects right after the import');
 });
+
+t.test('failed observer logins are throttled like user/auth', async (t) => {
+  const { mqttUrl, url } = await startTestServer(t, { config: { login: { maxFailures: 3, windowSeconds: 900 } } });
+  for (let i = 0; i < 3; i++) {
+    t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: 'guess', clientId: `guess-${i}` }), 4, `guess ${i + 1}: 4`);
+  }
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: 'dash' }), 5, 'then even the right password: 5');
+  const http = await fetch(`${url}/user/auth`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: ALICE.login, password: ALICE.password }),
+  });
+  t.equal(((await http.json()) as { status: { code: number } }).status.code, 105, 'and user/auth answers 105: one window for both');
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.apiKey, clientId: 'dash-key' }), 0, 'an API key still works');
+});

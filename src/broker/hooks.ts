@@ -36,6 +36,7 @@ function remoteAddress(client: Client): string {
 export class BrokerHooks {
   readonly identities = new Identities();
   private readonly connects: RateLimiter;
+  private readonly slowClients = new WeakSet<Client>();
 
   constructor(
     private readonly devices: DeviceService,
@@ -69,6 +70,7 @@ export class BrokerHooks {
     }
     this.devices.loginObserver(username, secret).then(
       (observer) => {
+        if (observer === 'throttled') return done(refuse(NOT_AUTHORIZED, 'login attempts limit exceeded'), null);
         if (!observer) return done(refuse(BAD_USERNAME_OR_PASSWORD, 'wrong login or password'), null);
         if (this.devices.isDevice(client.id)) return done(refuse(IDENTIFIER_REJECTED, 'client id is a device id'), null);
         this.identities.setObserver(client, observer, this.devices.visibleDevices(observer), Date.now());
@@ -116,6 +118,7 @@ export class BrokerHooks {
     if (!identity || packet.topic.startsWith('$')) return null;
     const deviceId = deviceOfTopic(packet.topic);
     if (deviceId === undefined || !this.sees(identity, deviceId)) return null;
+    if (!packet.retain && this.backlogged(client)) return null;
     if (identity.kind === 'tracker') this.countInflight(identity, packet);
     return packet;
   };
@@ -152,6 +155,27 @@ export class BrokerHooks {
       this.log.error({ err, device: identity.deviceId }, 'delivery not recorded');
     }
   };
+
+  /**
+   * A client that does not read its socket (or reads slower than it is sent to) must not hold up
+   * everyone else: aedes waits for a socket's 'drain' before it releases a live message, and its
+   * emitter handles only 100 messages at a time, so one stalled subscriber would stop every
+   * delivery for up to `drainTimeout`. A live message for a client whose socket already has more
+   * than its high-water mark queued is not written: the client is disconnected instead (its
+   * queued bytes are freed). A tracker reconnects and gets its latest config from SQLite; an
+   * observer gets the latest retained configs when it subscribes again. The retained flush at
+   * SUBSCRIBE is per client and may wait for 'drain' (bounded by drainTimeout).
+   */
+  private backlogged(client: Client): boolean {
+    const conn = client.conn as { writableNeedDrain?: boolean };
+    if (conn.writableNeedDrain !== true) return false;
+    if (!this.slowClients.has(client)) {
+      this.slowClients.add(client);
+      this.log.warn({ client: client.id }, 'mqtt client does not read its socket: disconnected');
+      setImmediate(() => client.close());
+    }
+    return true;
+  }
 
   private sees(identity: Identity, deviceId: string): boolean {
     if (identity.kind === 'tracker') return identity.deviceId === deviceId;

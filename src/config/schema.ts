@@ -8,6 +8,8 @@ const perSecond = z.number().int().min(0);
 export const configSchema = z
   .object({
     db: z.string().min(1),
+    /** SQLite `synchronous` (src/store/db.ts, docs/reliability.md): FULL survives power loss. */
+    dbSynchronous: z.enum(['NORMAL', 'FULL']),
     http: z
       .object({
         host,

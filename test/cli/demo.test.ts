@@ -76,7 +76,7 @@ t.test('demo --json seeds the demo account idempotently', async (t) => {
   t.match(one.commands.update, `"tracking_settings":${JSON.stringify(DEMO_UPDATE.trackingSettings)}`);
   t.equal(
     one.commands.mosquitto_sub,
-    `mosquitto_sub -h 127.0.0.1 -p 11883 -u ${d0.deviceId} -P '${d0.secret}' -i ${d0.deviceId} -t trackers/${d0.deviceId}/config/tracking -v`,
+    `mosquitto_sub -h 127.0.0.1 -p 11883 -u ${d0.deviceId} -P '${d0.secret}' -i ${d0.deviceId} -t trackers/${d0.deviceId}/config/tracking -q 1 -v`,
   );
 
   const before = withStore(db, (store) => ({ versions: versionCount(store), devices: store.db.prepare('SELECT * FROM devices').all() }));

@@ -1,0 +1,313 @@
+/**
+ * Hostile MQTT clients (issue 5.4): raw-socket garbage and truncated packets, oversized packets and
+ * payloads, connection floods from one address, clients that never read, wrong keepalives and
+ * takeover attempts. Each test ends with the same check: the service is up and a well-behaved
+ * tracker still gets its new config at once.
+ */
+import type { Socket } from 'node:net';
+import t, { type Test } from 'tap';
+import { ALICE, ARRAYS, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
+import { LiteTracker, mqttBytes, rawSocket, socketClosed } from '../helpers/lite-mqtt.js';
+import { prng } from '../helpers/service.js';
+import { post, startTestServer, type TestServer } from '../helpers/server.js';
+import { NO_RATE_LIMIT } from '../helpers/http.js';
+
+const VALID_JT703 = { tracking_interval: 60, sleep_mode: 'disabled' };
+
+/** A bystander tracker (ARRAYS) subscribed before the attack; `check` updates it and waits for the config. */
+async function bystander(t: Test, ts: TestServer) {
+  const port = ts.server.ports.mqtt!;
+  const tracker = await LiteTracker.connect(ARRAYS, { port });
+  t.teardown(() => tracker.destroy());
+  await tracker.subscribe();
+  let interval = 60;
+  return {
+    tracker,
+    async check(what: string, withinMs = 2_000) {
+      interval += 1;
+      const answer = await post(ts.url, 'tracker/settings/tracking/update', {
+        hash: ALICE.apiKey,
+        tracker_id: ARRAYS.trackerId,
+        tracking_settings: { ...VALID_JT703, tracking_interval: interval },
+      });
+      t.equal(answer.body.success, true, `${what}: update accepted`);
+      const version = answer.body.sync.version as number;
+      const deadline = Date.now() + withinMs;
+      while ((tracker.latest?.version ?? 0) < version && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      t.equal(tracker.latest?.version, version, `${what}: the bystander tracker got version ${version} within ${withinMs} ms`);
+      t.notOk(tracker.closed, `${what}: the bystander is still connected`);
+    },
+  };
+}
+
+function connectPacket(clientId: string, username?: string, password?: string, extra: Record<string, unknown> = {}): Buffer {
+  return mqttBytes({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clientId,
+    clean: true,
+    keepalive: 0,
+    ...(username !== undefined && { username }),
+    ...(password !== undefined && { password: Buffer.from(password) }),
+    ...extra,
+  } as Parameters<typeof mqttBytes>[0]);
+}
+
+/** Reads whatever the server sends on a raw socket (to see CONNACKs). */
+function bytesOf(socket: Socket): Buffer[] {
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('error', () => undefined);
+  return chunks;
+}
+
+t.test('garbage and truncated packets', async (t) => {
+  const ts = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const port = ts.server.ports.mqtt!;
+  const { check } = await bystander(t, ts);
+  const random = prng(1234);
+  const baseline = ts.server.broker.aedes.connectedClients;
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 60; i++) {
+    const socket = await rawSocket(port);
+    socket.on('error', () => undefined);
+    sockets.push(socket);
+    const size = 1 + Math.floor(random() * 2048);
+    socket.write(Buffer.from(Array.from({ length: size }, () => Math.floor(random() * 256))));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  // Garbage that parses as the start of a packet waits for its CONNECT (aedes' connectTimeout, 30 s);
+  // the rest is closed at once. Either way nothing reaches authentication.
+  const closedAtOnce = sockets.filter((s) => s.destroyed || s.readyState === 'closed').length;
+  t.ok(closedAtOnce > 0, `${closedAtOnce} of 60 garbage connections closed at once`);
+  // Truncated: half a CONNECT, a CONNECT then half a PUBLISH, a header announcing more than is sent.
+  const connect = connectPacket(TELFM.deviceId, TELFM.deviceId, TELFM.secret);
+  const half = await rawSocket(port);
+  half.write(connect.subarray(0, connect.length >> 1));
+  const truncatedPublish = await rawSocket(port);
+  bytesOf(truncatedPublish);
+  truncatedPublish.write(connect);
+  const publish = mqttBytes({ cmd: 'publish', topic: `trackers/${TELFM.deviceId}/config/tracking/reported`, payload: Buffer.from('{"settings":{}}'), qos: 0, retain: false, dup: false });
+  truncatedPublish.write(publish.subarray(0, publish.length - 5));
+  await new Promise((r) => setTimeout(r, 100));
+  await check('after 60 garbage connections and truncated packets');
+  for (const socket of [...sockets, half, truncatedPublish]) socket.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(ts.server.broker.aedes.connectedClients, baseline, 'every hostile connection is gone once its peer left');
+  t.equal(ts.server.devices.counters.reported, 0, 'the truncated PUBLISH was never processed');
+});
+
+t.test('oversized packets are refused at the fixed header; oversized payloads by the configured maximum', async (t) => {
+  const maxPayloadBytes = 4096;
+  const ts = await startTestServer(t, { config: { ...NO_RATE_LIMIT, mqtt: { maxPayloadBytes } } });
+  const port = ts.server.ports.mqtt!;
+  const { check } = await bystander(t, ts);
+
+  // A PUBLISH announcing 200 MiB before any CONNECT: closed after the header, not after 200 MiB.
+  const socket = await rawSocket(port);
+  socket.on('error', () => undefined);
+  const header = Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]); // remaining length 268,435,455
+  socket.write(header);
+  let written = 0;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const closing = socketClosed(socket, 5_000);
+  let open = true;
+  socket.once('close', () => (open = false));
+  while (open && written < 32 * 1024 * 1024) {
+    if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 1));
+    written += chunk.length;
+  }
+  await closing;
+  t.ok(written < 32 * 1024 * 1024, `closed after ${(written / 1024 / 1024).toFixed(1)} MiB were written of 256 MiB announced`);
+
+  // Over the cap as a CONNECT (a will message of 1 MiB).
+  const bigConnect = await rawSocket(port);
+  bigConnect.on('error', () => undefined);
+  bigConnect.write(
+    connectPacket(TELFM.deviceId, TELFM.deviceId, TELFM.secret, {
+      will: { topic: `trackers/${TELFM.deviceId}/config/tracking/reported`, payload: Buffer.alloc(1024 * 1024), qos: 0, retain: false },
+    }),
+  );
+  await socketClosed(bigConnect, 2_000);
+  t.pass('a CONNECT over the cap is closed');
+
+  // Authenticated: a payload one byte over maxPayloadBytes is refused and the connection closed.
+  const tracker = await LiteTracker.connect(TELFM, { port });
+  t.teardown(() => tracker.destroy());
+  const reported = `trackers/${TELFM.deviceId}/config/tracking/reported`;
+  tracker.publish(reported, Buffer.alloc(maxPayloadBytes, 0x20), 1);
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(tracker.closed, 'a payload of exactly maxPayloadBytes is accepted (and dropped as malformed JSON)');
+  tracker.publish(reported, Buffer.alloc(maxPayloadBytes + 1, 0x20), 1);
+  await socketClosed(tracker.socket, 2_000);
+  t.pass('a payload of maxPayloadBytes + 1 closes the connection');
+  t.equal(ts.server.devices.counters.reported, 0, 'nothing was recorded as reported');
+  await check('after oversized packets');
+});
+
+t.test('connection floods from one address', async (t) => {
+  t.test('rate limited in preConnect when mqtt.connectsPerSecondPerAddress is set', async (t) => {
+    const ts = await startTestServer(t, { config: { ...NO_RATE_LIMIT, mqtt: { connectsPerSecondPerAddress: 5 } } });
+    const port = ts.server.ports.mqtt!;
+    const { check } = await bystander(t, ts);
+    await new Promise((r) => setTimeout(r, 1_100)); // the bystander's token comes back
+    const sockets = await Promise.all(Array.from({ length: 60 }, () => rawSocket(port)));
+    const answers = sockets.map(bytesOf);
+    for (const [i, socket] of sockets.entries()) socket.write(connectPacket(TELFM.deviceId, TELFM.deviceId, `wrong-${i}`));
+    await Promise.all(sockets.map((s) => socketClosed(s, 5_000)));
+    const connacks = answers.filter((chunks) => Buffer.concat(chunks)[0] === 0x20).length;
+    t.ok(connacks <= 10, `about a second's worth of CONNECTs (5/s, burst 5) reach authentication (${connacks} of 60)`);
+    t.ok(connacks >= 1, 'the limit lets some through');
+    await new Promise((r) => setTimeout(r, 1_100));
+    const tracker = await LiteTracker.connect(TELFM, { port });
+    t.teardown(() => tracker.destroy());
+    t.pass('a tracker from the same address connects once the burst is over');
+    await check('after a connection flood');
+  });
+
+  t.test('off by default (CGNAT fleets share an address): 200 connects in a burst all answered', async (t) => {
+    const ts = await startTestServer(t, { config: NO_RATE_LIMIT });
+    const port = ts.server.ports.mqtt!;
+    const sockets = await Promise.all(Array.from({ length: 200 }, () => rawSocket(port)));
+    const answers = sockets.map(bytesOf);
+    for (const [i, socket] of sockets.entries()) socket.write(connectPacket(TELFM.deviceId, TELFM.deviceId, `wrong-${i}`));
+    await Promise.all(sockets.map((s) => socketClosed(s, 10_000)));
+    t.equal(answers.filter((chunks) => Buffer.concat(chunks)[0] === 0x20).length, 200, 'every CONNECT got its CONNACK (4)');
+  });
+});
+
+t.test('a client that never reads is disconnected; everyone else keeps receiving', async (t) => {
+  const ts = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const port = ts.server.ports.mqtt!;
+  const { check } = await bystander(t, ts);
+
+  // An observer (alice, by API key) subscribed to every config topic, that stops reading its socket.
+  const observer = await rawSocket(port);
+  const seen = bytesOf(observer);
+  observer.write(connectPacket('dashboard-1', ALICE.login, ALICE.apiKey));
+  observer.write(mqttBytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'trackers/#', qos: 1 }] }));
+  const deadline = Date.now() + 2_000;
+  while (Buffer.concat(seen).indexOf(0x90) < 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  t.ok(Buffer.concat(seen).indexOf(0x90) >= 0, 'observer subscribed');
+  observer.pause();
+  // A paused socket sees no FIN: watch the broker's side.
+  const observerClosed = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the observer was not disconnected')), 10_000);
+    ts.server.broker.aedes.on('clientDisconnect', (client) => {
+      if (client.id !== 'dashboard-1') return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+  // A tracker floods its own `reported` topic with large payloads: 400 × 60 KiB = 24 MiB to forward.
+  const noisy = await LiteTracker.connect(NUMBERS, { port });
+  t.teardown(() => noisy.destroy());
+  const payload = Buffer.from(JSON.stringify({ settings: { note: 'x'.repeat(60 * 1024) } }));
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 400; i++) {
+    noisy.publish(`trackers/${NUMBERS.deviceId}/config/tracking/reported`, payload, 0);
+    if (i % 50 === 49) await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  // 150 updates of a device the observer sees: without the slow-consumer guard each one would hold
+  // one of aedes' 100 delivery slots until the observer's socket drains (drainTimeout, 30 s).
+  for (let i = 0; i < 150; i++) {
+    await post(ts.url, 'tracker/settings/tracking/update', {
+      hash: ALICE.apiKey,
+      tracker_id: TELFM.trackerId,
+      tracking_settings: { ...VALID_TELFM, tracking_distance: 100 + i },
+    });
+  }
+  await check('while a client was not reading', 2_000);
+  await observerClosed;
+  t.pass('the observer that does not read was disconnected by the service');
+  // mqemitter's queue of undelivered messages (not in aedes' typings).
+  const queued = (ts.server.broker.aedes as unknown as { mq: { length: number } }).mq.length;
+  t.ok(queued < 100, `the broker's delivery queue is not backed up (${queued})`);
+  const heapGrowth = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+  t.ok(heapGrowth < 200, `heap growth bounded (${heapGrowth.toFixed(0)} MiB for 24 MiB sent to a non-reader)`);
+  t.notOk(noisy.closed, 'the tracker that published (and reads) stays connected');
+  observer.destroy();
+});
+
+t.test('wrong keepalives and protocol violations', async (t) => {
+  const ts = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const port = ts.server.ports.mqtt!;
+  const { check } = await bystander(t, ts);
+  const silent = await LiteTracker.connect(TELFM, { port, keepalive: 1 });
+  const started = Date.now();
+  await socketClosed(silent.socket, 4_000);
+  t.ok(Date.now() - started < 3_000, `a tracker silent past 1.5 × its keepalive of 1 s is closed (${Date.now() - started} ms)`);
+
+  const pingFirst = await rawSocket(port);
+  pingFirst.on('error', () => undefined);
+  pingFirst.write(mqttBytes({ cmd: 'pingreq' }));
+  await socketClosed(pingFirst, 2_000);
+  t.pass('a packet before CONNECT closes the connection');
+
+  const mqtt5 = await rawSocket(port);
+  bytesOf(mqtt5);
+  mqtt5.write(mqttBytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: TELFM.deviceId, clean: true, keepalive: 0, username: TELFM.deviceId, password: Buffer.from(TELFM.secret) }));
+  await socketClosed(mqtt5, 2_000);
+  t.pass('an unsupported protocol level is refused');
+
+  const twice = await LiteTracker.connect(TELFM, { port });
+  twice.socket.write(connectPacket(TELFM.deviceId, TELFM.deviceId, TELFM.secret));
+  await socketClosed(twice.socket, 2_000);
+  t.pass('a second CONNECT on a connection closes it');
+  await check('after keepalive and protocol violations');
+});
+
+t.test('takeover attempts leave the connected tracker alone', async (t) => {
+  const ts = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const port = ts.server.ports.mqtt!;
+  const victim = await LiteTracker.connect(TELFM, { port });
+  t.teardown(() => victim.destroy());
+  await victim.subscribe();
+  const attempts: [string, Promise<LiteTracker>, number][] = [
+    ['its device id with a wrong secret', LiteTracker.connect({ deviceId: TELFM.deviceId, secret: 'guess' }, { port }), 4],
+    ['its client id with another device’s credentials', connectAs(port, TELFM.deviceId, ARRAYS.deviceId, ARRAYS.secret), 2],
+    ['its client id as an observer', connectAs(port, TELFM.deviceId, ALICE.login, ALICE.apiKey), 2],
+    ['its client id without credentials', connectAs(port, TELFM.deviceId), 4],
+  ];
+  for (const [what, attempt, code] of attempts) {
+    const error = await attempt.then(
+      (client) => {
+        client.destroy();
+        return undefined;
+      },
+      (err: { code?: number }) => err,
+    );
+    t.equal(error?.code, code, `${what}: CONNACK ${code}`);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(victim.closed, 'the tracker was not disconnected');
+  const answer = await post(ts.url, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });
+  const deadline = Date.now() + 2_000;
+  while (victim.latest?.version !== answer.body.sync.version && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  t.equal(victim.latest?.version, answer.body.sync.version, 'and still receives its config');
+});
+
+/** A CONNECT with an arbitrary client id / username / password, through LiteTracker's CONNACK handling. */
+function connectAs(port: number, clientId: string, username?: string, password?: string): Promise<LiteTracker> {
+  return new Promise((resolve, reject) => {
+    void rawSocket(port).then((socket) => {
+      const chunks = bytesOf(socket);
+      socket.write(connectPacket(clientId, username, password));
+      socket.once('close', () => {
+        const connack = Buffer.concat(chunks);
+        if (connack[0] === 0x20 && connack[3] !== undefined && connack[3] !== 0) reject(Object.assign(new Error('refused'), { code: connack[3] }));
+        else reject(Object.assign(new Error('closed'), { code: -1 }));
+      });
+      setTimeout(() => {
+        const connack = Buffer.concat(chunks);
+        if (connack[0] === 0x20 && connack[3] === 0) {
+          socket.destroy();
+          resolve({ destroy: () => undefined } as unknown as LiteTracker);
+        }
+      }, 500);
+    }, reject);
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * HTTP hardening (issue 5.5) not covered elsewhere: slow clients (silent connections, slowloris
+ * headers, trickled bodies) are cut by the header and request timeouts while everyone else is
+ * served; a streamed (chunked) body over the limit is refused with 9; user/auth costs the same for
+ * an unknown login as for a wrong password; secrets never reach the logs (redaction unit test, and
+ * the built service at log level trace driven through every credential path).
+ * Rate limits, login throttling, body limit by content-length and the security headers of ordinary
+ * answers: test/http/*.test.ts. HTTPS and MQTT over TLS: test/broker/listeners.test.ts.
+ */
+import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+import t from 'tap';
+import { createLogger } from '../../src/logger.js';
+import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
+import { LiteTracker } from '../helpers/lite-mqtt.js';
+import { NO_RATE_LIMIT } from '../helpers/http.js';
+import { provisionDb, spawnService } from '../helpers/service.js';
+import { fleetFile } from '../helpers/fleet.js';
+import { post, startTestServer, tempDir } from '../helpers/server.js';
+
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** What the server sent before it closed the connection, and after how long. */
+function outcome(socket: Socket, ms: number): Promise<{ text: string; ms: number; closed: boolean }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => resolve({ text, ms: Date.now() - started, closed: false }), ms);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, ms: Date.now() - started, closed: true });
+    });
+  });
+}
+
+t.test('slow clients are cut by the header and request timeouts', async (t) => {
+  const { server, url } = await startTestServer(t, { config: { ...NO_RATE_LIMIT, http: { headersTimeoutMs: 500, requestTimeoutMs: 1_500 } } });
+  const port = server.ports.http;
+
+  const silent = await open(port);
+  const slowHead = await open(port);
+  const slowBody = await open(port);
+  const [silentOutcome, slowHeadOutcome, slowBodyOutcome] = [outcome(silent, 5_000), outcome(slowHead, 5_000), outcome(slowBody, 5_000)];
+  // slowloris: a header line every 100 ms, never the blank line that ends the head.
+  slowHead.write('POST /user/auth HTTP/1.1\r\nHost: x\r\n');
+  const drip = setInterval(() => slowHead.writable && slowHead.write(`X-Drip-${Date.now()}: 1\r\n`), 100);
+  // a complete head announcing 1000 bytes of body, then one byte every 100 ms.
+  slowBody.write('POST /user/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+  const trickle = setInterval(() => slowBody.writable && slowBody.write(' '), 100);
+  t.teardown(() => {
+    clearInterval(drip);
+    clearInterval(trickle);
+  });
+
+  // Meanwhile everyone else is served.
+  const answer = await post(url, 'tracker/list', { hash: ALICE.apiKey });
+  t.equal(answer.body.success, true, 'a normal request is served while three slow clients hold connections');
+
+  const s = await silentOutcome;
+  t.ok(s.closed && s.ms < 2_000, `a connection that sends nothing is closed after the header timeout (${s.ms} ms)`);
+  const h = await slowHeadOutcome;
+  t.ok(h.closed && h.ms < 2_000, `a head trickled line by line is cut at the header timeout (${h.ms} ms)`);
+  t.match(h.text, /^HTTP\/1\.1 408 /, 'with 408');
+  const b = await slowBodyOutcome;
+  t.ok(b.closed && b.ms >= 1_000 && b.ms < 3_500, `a body trickled byte by byte is cut at the request timeout (${b.ms} ms)`);
+  t.match(b.text, /^HTTP\/1\.1 408 /, 'with 408');
+  for (const text of [h.text, b.text]) {
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    t.match(head, /x-content-type-options: nosniff/i, 'security headers on the 408');
+    t.same(JSON.parse(body), { success: false, status: { code: 5, description: 'Wrong request format' } }, 'the Navixy envelope on the 408');
+  }
+});
+
+t.test('a chunked body over the limit is refused with 9, without reading it all', async (t) => {
+  const { server, url } = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const socket = await open(server.ports.http);
+  const result = outcome(socket, 5_000);
+  socket.write('POST /tracker/list HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+  const chunk = `${(16 * 1024).toString(16)}\r\n${' '.repeat(16 * 1024)}\r\n`;
+  let sent = 0;
+  for (; sent < 64 && !socket.destroyed; sent++) {
+    socket.write(chunk);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const { text } = await result;
+  t.match(text, /^HTTP\/1\.1 412 /, 'HTTP 412');
+  t.match(text, /"code":9/, 'code 9');
+  t.equal((await post(url, 'tracker/list', { hash: ALICE.apiKey })).body.success, true, 'the service carries on');
+});
+
+t.test('no user enumeration: an unknown login costs what a wrong password costs', async (t) => {
+  const { url } = await startTestServer(t, { config: { ...NO_RATE_LIMIT, login: { maxFailures: 1_000, windowSeconds: 900 } } });
+  const time = async (login: string) => {
+    const started = performance.now();
+    const answer = await post(url, 'user/auth', { login, password: 'not-the-password' });
+    return { ms: performance.now() - started, answer };
+  };
+  await time(ALICE.login); // warm up
+  const wrong: number[] = [];
+  const unknown: number[] = [];
+  let bodies = new Set<string>();
+  for (let i = 0; i < 6; i++) {
+    const a = await time(ALICE.login);
+    const b = await time(`nobody-${i}@example.com`);
+    wrong.push(a.ms);
+    unknown.push(b.ms);
+    bodies = new Set([...bodies, `${a.answer.status} ${JSON.stringify(a.answer.body)}`, `${b.answer.status} ${JSON.stringify(b.answer.body)}`]);
+  }
+  t.equal(bodies.size, 1, `the same answer for both: ${[...bodies][0]}`);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  const ratio = median(unknown) / median(wrong);
+  t.ok(ratio > 0.33 && ratio < 3, `unknown login ${median(unknown).toFixed(1)} ms vs wrong password ${median(wrong).toFixed(1)} ms (a password check is made either way)`);
+});
+
+t.test('the logger redacts credentials wherever a log line carries them', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const log = createLogger('trace', sink);
+  const secrets = ['pw-1', 'hash-2', 'secret-3', 'device-secret-4', 'key-5', 'auth-6', 'cookie-7', 'query-hash-8', 'token-9'];
+  log.info({ password: 'pw-1', hash: 'hash-2' }, 'top level');
+  log.info({ user: { password: 'pw-1', api_keys: ['key-5'] }, tracker: { device_secret: 'device-secret-4', secret: 'secret-3' } }, 'one level');
+  log.info({ import: { users: { password: 'pw-1', apiKey: 'key-5' } }, session: { token: 'token-9' } }, 'two levels');
+  log.info({ req: { method: 'GET', url: '/tracker/list?hash=query-hash-8', headers: { authorization: 'NVX auth-6', cookie: 'cookie-7' } } }, 'a request');
+  const text = lines.join('');
+  for (const secret of secrets) t.notOk(text.includes(secret), `${secret} is not in the log`);
+  t.match(text, /\/tracker\/list"/, 'the request path is kept, without its query');
+});
+
+t.test('the built service at log level trace: no credential in its output', async (t) => {
+  const db = join(tempDir(t), 'logs.db');
+  await provisionDb(db, fleetFile());
+  const service = await spawnService({ db, logLevel: 'trace', env: { TRACKCONF_RATE_LIMIT: '2' } });
+  t.teardown(() => service.kill('SIGKILL'));
+  const u = service.url;
+  const session = (await post(u, 'user/auth', { login: ALICE.login, password: ALICE.password })).body.hash as string;
+  await post(u, 'user/auth', { login: ALICE.login, password: 'wrong-password-xyz' });
+  await post(u, 'user/auth', { login: 'nobody@example.com', password: ALICE.password });
+  await fetch(`${u}/tracker/list?hash=${session}`);
+  await fetch(`${u}/tracker/list`, { headers: { authorization: `NVX ${ALICE.apiKey}` } });
+  for (let i = 0; i < 4; i++) await post(u, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM }); // 429s too
+  await fetch(`${u}/%zz?hash=${ALICE.apiKey}`);
+  await new Promise<void>((resolve) => {
+    const raw = connect({ port: service.httpPort, host: '127.0.0.1' }, () => raw.end(`GET /tracker/list?hash=${ALICE.apiKey} HTTP/1.1\r\nAuthorization: NVX ${ALICE.apiKey}\r\nBad Header\r\n\r\n`));
+    raw.on('error', () => undefined);
+    raw.on('close', () => resolve());
+    raw.resume();
+  });
+  const tracker = await LiteTracker.connect(TELFM, { port: service.mqttPort });
+  await tracker.subscribe();
+  tracker.publish(`trackers/${TELFM.deviceId}/config/tracking/ack`, '{"version":1,"status":"applied"}');
+  tracker.publish(`trackers/${TELFM.deviceId}/config/tracking/reported`, 'not json');
+  tracker.publish('trackers/other/config/tracking/ack', '{}');
+  await LiteTracker.connect({ deviceId: TELFM.deviceId, secret: 'wrong-device-secret' }, { port: service.mqttPort }).catch(() => undefined);
+  await LiteTracker.connect({ deviceId: ALICE.login, secret: ALICE.apiKey }, { port: service.mqttPort }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  tracker.destroy();
+  service.kill('SIGTERM');
+  await service.exited;
+  const output = service.output.stdout + service.output.stderr;
+  t.ok(output.split('\n').length > 5, `the service logged (${output.split('\n').length} lines)`);
+  for (const [what, secret] of [
+    ['password', ALICE.password],
+    ['wrong password', 'wrong-password-xyz'],
+    ['session hash', session],
+    ['API key', ALICE.apiKey],
+    ['device secret', TELFM.secret],
+    ['wrong device secret', 'wrong-device-secret'],
+  ] as const) {
+    t.notOk(output.includes(secret), `no ${what} in the log`);
+  }
+});

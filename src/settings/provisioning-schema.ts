@@ -3,7 +3,7 @@ import { TOKEN_PATTERN } from '../auth/crypto.js';
 
 /**
  * The provisioning file of `trackconf import` (SPEC §2). Only the shape of each entry is checked
- * here; references between entries and to the database are checked by provisioning.ts.
+ * here; references between entries and to the database are checked by provisioning-plan.ts.
  */
 
 export const MODEL_CODE_PATTERN = /^[a-z0-9_]{1,64}$/;

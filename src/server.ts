@@ -29,7 +29,7 @@ export interface Server {
 export function openCore(config: Readonly<Config>): { store: Store; profiles: ProfileRegistry } {
   const profiles = loadProfiles(config.profilesDir);
   const models = loadModels(config.modelsFile, profiles);
-  const store = openStore(config.db);
+  const store = openStore(config.db, { synchronous: config.dbSynchronous });
   store.transaction(() => {
     for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
   });
@@ -78,6 +78,7 @@ export async function startServer(config: Readonly<Config>): Promise<Server> {
     rateLimitPerCredential: config.rateLimit.perCredential,
     rateLimitPerAddress: config.rateLimit.perAddress,
     requestTimeoutMs: config.http.requestTimeoutMs,
+    headersTimeoutMs: config.http.headersTimeoutMs,
     logger,
     isReady: () => ready,
   };

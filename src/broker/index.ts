@@ -4,7 +4,7 @@ import type { DeviceService } from '../settings/device-service.js';
 import type { ConfigMessage, ConfigPublisher } from '../settings/types.js';
 import { ConfigCache } from './config-cache.js';
 import { BrokerHooks, type HookOptions } from './hooks.js';
-import { startListener, type Listener, type ListenerSpec } from './listeners.js';
+import { PACKET_HEADROOM_BYTES, startListener, type Listener, type ListenerSpec } from './listeners.js';
 import { sqliteBackedPersistence } from './persistence.js';
 import { configTopic, topicMatches } from './topics.js';
 
@@ -19,6 +19,28 @@ export interface Broker extends ConfigPublisher {
   readonly listeners: readonly Listener[];
   port(name: ListenerSpec['name']): number | undefined;
   close(): Promise<void>;
+}
+
+/** `$SYS/<broker>/new/clients`, `…/new/subscribes`, `…/new/unsubscribes`, `…/disconnect/clients`. */
+const SYS_EVENT = /^\$SYS\/[^/]+\/(?:new\/(?:clients|subscribes|unsubscribes)|disconnect\/clients)$/;
+
+/**
+ * Aedes announces every connect, disconnect and SUBSCRIBE on `$SYS` (one more publish, JSON
+ * serialization included, through the whole publish pipeline per event). `$SYS` is closed to every
+ * client here (SPEC §5) and only a cluster of brokers listens to `new/clients`: drop these events.
+ * The heartbeat and birth messages stay (aedes' will bookkeeping uses them).
+ */
+function dropSysEvents(aedes: Aedes): void {
+  type Publish = (packet: { topic: string }, client?: unknown, done?: (err?: Error | null) => void) => void;
+  const publish = (aedes.publish as unknown as Publish).bind(aedes);
+  (aedes as unknown as { publish: Publish }).publish = (packet, client, done) => {
+    if (packet.topic.charCodeAt(0) === 36 /* $ */ && SYS_EVENT.test(packet.topic)) {
+      const callback = typeof client === 'function' ? (client as (err?: Error | null) => void) : done;
+      callback?.(null);
+      return;
+    }
+    publish(packet, client, done);
+  };
 }
 
 /** The embedded MQTT broker of SPEC §5, wired to the device service. */
@@ -37,6 +59,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     maxClientsIdLength: 128,
   });
   const { identities } = hooks;
+  dropSysEvents(aedes);
 
   aedes.on('ack', (_packet, client) => hooks.onAck(client));
   aedes.on('clientReady', (client) => onTrackerReady(client));
@@ -79,7 +102,8 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
 
   const listeners: Listener[] = [];
   try {
-    for (const spec of options.listeners) listeners.push(await startListener(aedes, spec));
+    const maxPacketBytes = options.maxPayloadBytes + PACKET_HEADROOM_BYTES;
+    for (const spec of options.listeners) listeners.push(await startListener(aedes, { maxPacketBytes, ...spec }));
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     clearInterval(blockedTimer);

@@ -21,6 +21,18 @@ function isConfigTopic(topic: string): boolean {
 }
 
 /**
+ * An object stream of packets already in hand. `Readable.from` would pull them through an async
+ * iterator (a promise and a microtask per packet, an AbortController per stream) on every SUBSCRIBE;
+ * a tracker's SUBSCRIBE matches one config, found synchronously.
+ */
+function arrayStream(packets: RetainedPacket[]): Readable {
+  const stream = new Readable({ objectMode: true, highWaterMark: Math.max(1, packets.length), read() {} });
+  for (const packet of packets) stream.push(packet);
+  stream.push(null);
+  return stream;
+}
+
+/**
  * Aedes' in-memory persistence with the retained messages replaced:
  * - config topics are served from SQLite (through the ConfigCache), never from memory, so after a
  *   restart every tracker gets its latest accepted settings and nothing else;
@@ -79,8 +91,8 @@ export function sqliteBackedPersistence(configs: ConfigCache): Persistence {
       if (packet.payload.length === 0) map.delete(packet.topic);
       else map.set(packet.topic, { cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: packet.qos, retain: true });
     },
-    createRetainedStreamCombi: (patterns: readonly string[]) => Readable.from(matching(patterns)),
-    createRetainedStream: (pattern: string) => Readable.from(matching([pattern])),
+    createRetainedStreamCombi: (patterns: readonly string[]) => arrayStream([...matching(patterns)]),
+    createRetainedStream: (pattern: string) => arrayStream([...matching([pattern])]),
     async outgoingEnqueue(sub: unknown, packet: RetainedPacket): Promise<void> {
       if (!isConfigTopic(packet.topic)) await enqueue(sub, packet);
     },

@@ -51,9 +51,9 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   ],
   [
     'tracker/settings/tracking/update',
-    authenticated((s, params, p) => {
+    authenticated(async (s, params, p) => {
       const { tracker_id, tracking_settings } = parseParams(paramSchemas.update, params);
-      return { sync: s.trackers.updateSettings(p, tracker_id, tracking_settings) };
+      return { sync: await s.trackers.updateSettingsBatched(p, tracker_id, tracking_settings) };
     }),
   ],
 ]);

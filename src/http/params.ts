@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { invalidParameters, type ParameterError } from '../errors.js';
 
+const POSITIVE_ID = { error: 'must be a positive integer' };
+
 /** A positive id as a JSON number or a plain decimal string ("123456", as Navixy's examples send it). */
-const id = z.union([
-  z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  z
-    .string()
-    .regex(/^[0-9]{1,15}$/, 'must be a positive integer')
-    .transform(Number)
-    .pipe(z.number().int().positive()),
-], { error: 'must be a positive integer' });
+const id = z.preprocess(
+  (value) => (typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : value),
+  z.number(POSITIVE_ID).int(POSITIVE_ID).positive(POSITIVE_ID).max(Number.MAX_SAFE_INTEGER, POSITIVE_ID),
+);
 
 type Json = Record<string, unknown>;
 
@@ -18,7 +16,11 @@ const jsonObject = z.preprocess(
   (value) => {
     if (typeof value !== 'string') return value;
     try {
-      return JSON.parse(value) as unknown;
+      // A `__proto__` key would be dropped by the object copy below: refuse the text instead.
+      return JSON.parse(value, (key, inner: unknown) => {
+        if (key === '__proto__') throw new Error('__proto__ key');
+        return inner;
+      }) as unknown;
     } catch {
       return value;
     }
@@ -26,7 +28,8 @@ const jsonObject = z.preprocess(
   z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
 );
 
-const text = (max: number) => z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max);
+const text = (max: number) =>
+  z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 export const paramSchemas = {
   auth: z.object({ login: text(256), password: text(1024) }),
@@ -38,9 +41,10 @@ export const paramSchemas = {
 export function parseParams<S extends z.ZodType>(schema: S, params: Json): z.output<S> {
   const result = schema.safeParse(params);
   if (result.success) return result.data;
-  const errors: ParameterError[] = result.error.issues.map((issue) => ({
-    parameter: issue.path.map(String).join('.') || 'params',
-    error: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
-  }));
+  const errors: ParameterError[] = result.error.issues.map((issue) => {
+    const name = issue.path.map(String).join('.');
+    const missing = issue.path.length === 1 && params[String(issue.path[0])] === undefined;
+    return { parameter: name || 'params', error: missing ? 'is required' : issue.message };
+  });
   throw invalidParameters(errors);
 }

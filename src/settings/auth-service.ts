@@ -1,6 +1,7 @@
 import { DUMMY_PASSWORD_HASH, digest, newToken, verifyPassword } from '../auth/crypto.js';
 import { ApiError } from '../errors.js';
 import type { Store, UserRow } from '../store/index.js';
+import { EpochCache } from '../store/freshness.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { Clock, Principal } from './types.js';
 
@@ -17,6 +18,7 @@ const TOUCH_EVERY_MS = 60_000;
 /** Logins, sessions, API keys: turns a credential into a Principal. */
 export class AuthService {
   private readonly throttle: LoginThrottle;
+  private readonly credentials = new EpochCache<string, { principal: Principal; lastUsedAt: number }>(50_000);
   private readonly now: Clock;
 
   constructor(
@@ -27,22 +29,27 @@ export class AuthService {
     this.now = options.clock ?? Date.now;
   }
 
-  /** A password check that costs the same whether or not the login exists (no user enumeration). */
-  async checkPassword(login: string, password: string): Promise<UserRow | undefined> {
+  /**
+   * A password check that costs the same whether or not the login exists (no user enumeration),
+   * counted against the login's failure window whichever protocol asks (HTTP user/auth, MQTT).
+   */
+  async checkPassword(login: string, password: string): Promise<UserRow | 'throttled' | undefined> {
+    if (this.throttle.isBlocked(login, this.now())) return 'throttled';
     const user = this.store.users.findByLogin(login);
     const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-    return ok ? user : undefined;
+    if (!ok || !user) {
+      this.throttle.fail(login, this.now());
+      return undefined;
+    }
+    this.throttle.succeed(login);
+    return user;
   }
 
   /** user/auth: a new session hash, or 102 / 105. */
   async login(login: string, password: string): Promise<string> {
-    if (this.throttle.isBlocked(login, this.now())) throw new ApiError('loginAttemptsExceeded');
     const user = await this.checkPassword(login, password);
-    if (!user) {
-      this.throttle.fail(login, this.now());
-      throw new ApiError('wrongLogin');
-    }
-    this.throttle.succeed(login);
+    if (user === 'throttled') throw new ApiError('loginAttemptsExceeded');
+    if (!user) throw new ApiError('wrongLogin');
     const hash = newToken();
     this.store.users.createSession(digest(hash), user.id, this.now());
     return hash;
@@ -52,22 +59,45 @@ export class AuthService {
     if (principal.sessionDigest) this.store.users.endSession(principal.sessionDigest);
   }
 
-  /** A well-formed hash → the session's or API key's user, else 4. */
+  /**
+   * A well-formed hash → the session's or API key's user, else 4.
+   *
+   * Credentials that authenticated are remembered (hash → Principal) while the store's freshness
+   * epoch lasts: a logout or an expiry here, an import or any write outside the repositories ends
+   * it at the next call, so nothing is served from memory that the database no longer says. A
+   * session is re-read when its last use is due to be refreshed; a failure is never remembered.
+   */
   authenticate(hash: string): Principal {
-    const key = digest(hash);
     const now = this.now();
+    const epoch = this.store.freshness.current();
+    const known = this.credentials.get(hash, epoch);
+    if (known && now - known.lastUsedAt <= TOUCH_EVERY_MS) return known.principal;
+    const key = digest(hash);
     const session = this.store.users.findSession(key);
     if (session) {
       if (now - session.last_used_at > this.options.sessionIdleMs) {
+        this.credentials.delete(hash);
         this.store.users.endSession(key);
         throw new ApiError('unknownCredential');
       }
-      if (now - session.last_used_at > TOUCH_EVERY_MS) this.store.users.touch(key, now);
-      return this.principal(session.user_id, key);
+      let lastUsedAt = session.last_used_at;
+      if (now - lastUsedAt > TOUCH_EVERY_MS) {
+        this.store.users.touch(key, now);
+        lastUsedAt = now;
+      }
+      return this.remember(hash, epoch, this.principal(session.user_id, key), lastUsedAt);
     }
     const owner = this.store.users.findApiKeyOwner(key);
     if (owner === undefined) throw new ApiError('unknownCredential');
-    return this.principal(owner, null);
+    return this.remember(hash, epoch, this.principal(owner, null), Number.POSITIVE_INFINITY);
+  }
+
+  private remember(hash: string, epoch: number, principal: Principal, lastUsedAt: number): Principal {
+    if (!this.store.db.inTransaction) {
+      // API keys never need a refresh: remember them as used "now" forever (only the epoch ends them).
+      this.credentials.set(hash, epoch, { principal, lastUsedAt: Number.isFinite(lastUsedAt) ? lastUsedAt : Number.MAX_SAFE_INTEGER });
+    }
+    return principal;
   }
 
   private principal(userId: number, sessionDigest: Buffer | null): Principal {

@@ -13,7 +13,7 @@ export interface Observer {
   readonly subuser: boolean;
 }
 
-/** Counters an operator reads on /health?verbose or in logs. */
+/** What trackers sent that was recorded, stale or dropped (kept in memory for tests and operators). */
 export interface DeviceCounters {
   acksApplied: number;
   acksRejected: number;
@@ -54,13 +54,14 @@ export class DeviceService {
     return this.store.trackers.findDevice(deviceId)?.blocked === 1;
   }
 
-  /** A platform user by login and password, or login and one of its API keys. */
-  async loginObserver(login: string, password: string): Promise<Observer | undefined> {
+  /** A platform user by login and password (throttled like user/auth), or login and one of its API keys. */
+  async loginObserver(login: string, password: string): Promise<Observer | 'throttled' | undefined> {
     const user = this.store.users.findByLogin(login);
     if (user && TOKEN_PATTERN.test(password) && this.store.users.findApiKeyOwner(digest(password)) === user.id) {
       return { userId: user.id, subuser: user.master_id !== null };
     }
     const checked = await this.auth.checkPassword(login, password);
+    if (checked === 'throttled') return checked;
     return checked ? { userId: checked.id, subuser: checked.master_id !== null } : undefined;
   }
 
@@ -93,27 +94,32 @@ export class DeviceService {
     if (device) this.store.settings.delivered(device.id, version, new Date(this.now()).toISOString());
   }
 
-  /** `…/ack`: applied or rejected for the current version; an older version is recorded as stale. */
+  /**
+   * `…/ack`: applied or rejected for the current version; an older version is recorded as stale.
+   * Judged now; written with the other answers of this event-loop turn (SettingsRepository.defer).
+   */
   ack(deviceId: string, payload: Buffer): AnswerOutcome {
     const ack = parsePayload(ackPayload, payload);
     const device = this.store.trackers.findDevice(deviceId);
     if (!ack || !device) return this.malformed();
+    const current = this.store.settings.currentVersion(device.id);
+    if (ack.version > current) return this.malformed();
+    const stale = ack.version < current;
     const at = new Date(this.now()).toISOString();
-    return this.store.transaction(() => {
-      const current = this.store.settings.sync(device.id).version;
-      if (ack.version > current) return this.malformed();
-      const stale = ack.version < current;
-      this.store.settings.recordAck(device.id, ack.version, ack.status, ack.reason ?? null, stale, at);
-      if (stale) {
-        this.counters.acksStale++;
-        return 'stale';
-      }
-      this.store.settings.answered(device.id, ack.version, ack.status, ack.reason ?? null, at);
+    const reason = ack.reason ?? null;
+    this.store.settings.defer(() => {
+      this.store.settings.recordAck(device.id, ack.version, ack.status, reason, stale, at);
+      if (stale) return;
+      this.store.settings.answered(device.id, ack.version, ack.status, reason, at);
       if (ack.settings) this.store.settings.reported(device.id, JSON.stringify(ack.settings), at);
-      if (ack.status === 'applied') this.counters.acksApplied++;
-      else this.counters.acksRejected++;
-      return ack.status;
     });
+    if (stale) {
+      this.counters.acksStale++;
+      return 'stale';
+    }
+    if (ack.status === 'applied') this.counters.acksApplied++;
+    else this.counters.acksRejected++;
+    return ack.status;
   }
 
   /** `…/reported`: what the tracker runs now; shown in `sync` and used before any update. */
@@ -121,7 +127,8 @@ export class DeviceService {
     const reported = parsePayload(reportedPayload, payload);
     const device = this.store.trackers.findDevice(deviceId);
     if (!reported || !device) return this.malformed();
-    this.store.settings.reported(device.id, JSON.stringify(reported.settings), new Date(this.now()).toISOString());
+    const at = new Date(this.now()).toISOString();
+    this.store.settings.defer(() => this.store.settings.reported(device.id, JSON.stringify(reported.settings), at));
     this.counters.reported++;
     return 'reported';
   }

@@ -4,6 +4,19 @@ import type { Store, TrackerRow } from '../store/index.js';
 import { RIGHT_CONFIGURE, type Clock, type ConfigPublisher, type Principal, type SyncView } from './types.js';
 import { effectiveSettings, syncView, trackerView } from './views.js';
 
+interface CheckedUpdate {
+  readonly principal: Principal;
+  readonly row: TrackerRow;
+  readonly profile: CompiledProfile;
+  readonly patch: Readonly<Record<string, unknown>>;
+  readonly changedAt: string;
+}
+
+interface Accepted {
+  readonly version: number;
+  readonly settings: Settings;
+}
+
 /**
  * The business rules of the tracker calls, checks in SPEC §3's order: right (13) → visible (201) →
  * blocked (208) → has a profile (214) → not a clone, for update (219) → settings valid (7).
@@ -38,23 +51,81 @@ export class TrackerService {
     return { value: effectiveSettings(sync, tracker.profile), sync: syncView(sync) };
   }
 
+  /** `update` in its own transaction, committed before it returns (the CLI's demo seeding). */
   updateSettings(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): SyncView {
+    const update = this.checkUpdate(principal, trackerId, patch);
+    const accepted = this.store.transaction(() => this.apply(update));
+    return this.published(update, accepted);
+  }
+
+  /**
+   * `update` for the HTTP API: the checks run at once; the write joins the other updates that
+   * arrive in the same event-loop turn and commits with them in one transaction (group commit:
+   * one COMMIT and one WAL append for the batch instead of one each). Each update runs in its own
+   * savepoint, so one that fails leaves the others as they would have been alone; each resolves
+   * only after the batch's COMMIT, then its config is published. Versions of one device follow the
+   * order the updates arrived in.
+   */
+  updateSettingsBatched(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): Promise<SyncView> {
+    const update = this.checkUpdate(principal, trackerId, patch);
+    return new Promise((resolve, reject) => {
+      this.queued.push({ update, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.commitQueued());
+    });
+  }
+
+  private readonly queued: Array<{ update: CheckedUpdate; resolve: (sync: SyncView) => void; reject: (err: unknown) => void }> = [];
+
+  private commitQueued(): void {
+    const batch = this.queued.splice(0);
+    let outcomes: Array<{ ok: true; accepted: Accepted } | { ok: false; err: unknown }>;
+    try {
+      outcomes = this.store.transaction(() =>
+        batch.map(({ update }) => {
+          try {
+            return { ok: true as const, accepted: this.store.transaction(() => this.apply(update)) };
+          } catch (err) {
+            return { ok: false as const, err };
+          }
+        }),
+      );
+    } catch (err) {
+      for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
+      return;
+    }
+    outcomes.forEach((outcome, i) => {
+      const job = batch[i]!;
+      if (!outcome.ok) return job.reject(outcome.err);
+      try {
+        job.resolve(this.published(job.update, outcome.accepted));
+      } catch (err) {
+        job.reject(err);
+      }
+    });
+  }
+
+  /** The checks before any write: right (13) → visible (201) → blocked (208) → profile (214) → clone (219). */
+  private checkUpdate(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): CheckedUpdate {
     if (principal.masterId !== null && !principal.rights.has(RIGHT_CONFIGURE)) throw new ApiError('notPermitted');
     const { row, profile } = this.configurable(principal, trackerId);
     if (row.clone_of !== null) throw new ApiError('notForClones');
-    const changedAt = new Date(this.now()).toISOString();
-    const accepted = this.store.transaction(() => {
-      const sync = this.store.settings.sync(row.device);
-      const result = profile.validate({ ...effectiveSettings(sync, profile), ...patch });
-      if (!result.ok) {
-        throw invalidParameters(
-          result.errors.map((e) => ({ parameter: `tracking_settings.${e.field}`, error: e.error })),
-        );
-      }
-      const version = sync.version + 1;
-      this.store.settings.appendVersion(row.device, version, JSON.stringify(result.value), principal.userId, changedAt);
-      return { version, settings: result.value };
-    });
+    return { principal, row, profile, patch, changedAt: new Date(this.now()).toISOString() };
+  }
+
+  /** Validates (7) against the latest version and appends the next one. Call inside a transaction. */
+  private apply({ principal, row, profile, patch, changedAt }: CheckedUpdate): Accepted {
+    const sync = this.store.settings.sync(row.device);
+    const result = profile.validate({ ...effectiveSettings(sync, profile), ...patch });
+    if (!result.ok) {
+      throw invalidParameters(result.errors.map((e) => ({ parameter: `tracking_settings.${e.field}`, error: e.error })));
+    }
+    const version = sync.version + 1;
+    this.store.settings.appendVersion(row.device, version, JSON.stringify(result.value), principal.userId, changedAt);
+    return { version, settings: result.value };
+  }
+
+  /** After the commit: hand the new version to the broker; the `sync` answer of update. */
+  private published({ row, profile, changedAt }: CheckedUpdate, accepted: Accepted): SyncView {
     this.publisher.publishConfig(row.device_id, {
       version: accepted.version,
       profile: profile.code,

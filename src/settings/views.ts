@@ -19,19 +19,40 @@ function parseObject(text: string | null): Record<string, unknown> | undefined {
 }
 
 /**
+ * The parsed JSON of a sync row, kept as long as the row object lives: the store serves the same
+ * row object until the device's settings or state change, so a read parses nothing twice.
+ */
+const parsed = new WeakMap<SyncRow, { latest: Settings | undefined; reported: Settings | undefined; view?: SyncView }>();
+
+function parsedOf(sync: SyncRow) {
+  let entry = parsed.get(sync);
+  if (!entry) {
+    entry = { latest: parseObject(sync.settings), reported: parseObject(sync.reported) };
+    parsed.set(sync, entry);
+  }
+  return entry;
+}
+
+/**
  * What the device runs by our record: the latest accepted version; before any, what the tracker last
  * reported less the fields its profile rejects; else the profile's defaults (SPEC §3).
+ * The result may be shared: copy it before changing it.
  */
 export function effectiveSettings(sync: SyncRow, profile: CompiledProfile): Settings {
-  const latest = parseObject(sync.settings);
+  const { latest, reported } = parsedOf(sync);
   if (latest) return latest;
-  const reported = parseObject(sync.reported);
   if (reported) return profile.sanitize(reported);
   return profile.defaults;
 }
 
+/** The `sync` object of a row (shared between reads of the same row: do not mutate). */
 export function syncView(sync: SyncRow): SyncView {
-  const reported = parseObject(sync.reported);
+  const entry = parsedOf(sync);
+  entry.view ??= buildSyncView(sync, entry.reported);
+  return entry.view;
+}
+
+function buildSyncView(sync: SyncRow, reported: Settings | undefined): SyncView {
   return {
     version: sync.version,
     state: sync.state,

@@ -1,4 +1,5 @@
 import { openDatabase, type Db, type OpenOptions } from './db.js';
+import { Freshness } from './freshness.js';
 import { ProvisioningRepository } from './provisioning.js';
 import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
@@ -16,6 +17,8 @@ export interface Store {
   readonly trackers: TrackerRepository;
   readonly settings: SettingsRepository;
   readonly provisioning: ProvisioningRepository;
+  /** When rows cached in memory may be stale (writes by another process or outside the repositories). */
+  readonly freshness: Freshness;
   /** Runs `fn` in one IMMEDIATE transaction (writers queue instead of failing on upgrade). */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -23,15 +26,26 @@ export interface Store {
 
 export function openStore(file: string, options: OpenOptions = {}): Store {
   const db = openDatabase(file, options);
+  const freshness = new Freshness(db);
+  const settings = new SettingsRepository(db, freshness);
   return {
     db,
-    users: new UserRepository(db),
-    trackers: new TrackerRepository(db),
-    settings: new SettingsRepository(db),
+    freshness,
+    users: new UserRepository(db, freshness),
+    trackers: new TrackerRepository(db, freshness),
+    settings,
     provisioning: new ProvisioningRepository(db),
-    transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    transaction: <T>(fn: () => T): T => {
+      try {
+        return db.transaction(fn).immediate();
+      } finally {
+        freshness.recheck();
+      }
+    },
     close: () => {
-      if (db.open) db.close();
+      if (!db.open) return;
+      settings.flushPending();
+      db.close();
     },
   };
 }

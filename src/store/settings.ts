@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { EpochCache, Freshness } from './freshness.js';
 
 export type SyncState = 'none' | 'pending' | 'delivered' | 'applied' | 'rejected';
 
@@ -45,8 +46,19 @@ export class SettingsRepository {
   private readonly latestConfigStmt;
   private readonly allLatestStmt;
   private readonly versionsStmt;
+  /** The sync row of each device, valid while the freshness epoch it was read at lasts. */
+  private readonly syncCache = new EpochCache<number, SyncRow>();
+  /**
+   * Tracker answers (PUBACKs, acks, reported settings) not yet written: one transaction per
+   * event-loop turn instead of one commit (one fsync under synchronous=FULL) each.
+   */
+  private pending: Array<() => void> = [];
+  private flushScheduled = false;
 
-  constructor(db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly freshness: Freshness = new Freshness(db),
+  ) {
     this.syncOf = db.prepare<[number], SyncRow>(
       `SELECT version, settings, state, changed_at, delivered_at, applied_at, reason, reported
        FROM device_sync WHERE device = ?`,
@@ -84,31 +96,95 @@ export class SettingsRepository {
     );
   }
 
+  /**
+   * The device's latest settings and sync state. Served from memory while nothing but this
+   * repository wrote to the database (see Freshness); rows read inside a transaction are not kept
+   * (it may roll back). The returned row is shared: never mutate it.
+   */
   sync(device: number): SyncRow {
-    return this.syncOf.get(device) ?? EMPTY_SYNC;
+    if (this.pending.length > 0) this.flushPending();
+    const epoch = this.freshness.current();
+    const cached = this.syncCache.get(device, epoch);
+    if (cached) return cached;
+    const row = this.syncOf.get(device) ?? EMPTY_SYNC;
+    if (!this.db.inTransaction) this.syncCache.set(device, epoch, row);
+    return row;
   }
 
   /** Appends a version and makes it the latest, state pending. Call inside a transaction. */
   appendVersion(device: number, version: number, settingsJson: string, changedBy: number | null, changedAt: string): void {
-    this.insertVersion.run(device, version, settingsJson, changedBy, changedAt);
-    this.upsertLatest.run(device, version, settingsJson, changedAt);
+    this.wrote(device, this.insertVersion.run(device, version, settingsJson, changedBy, changedAt).changes);
+    this.wrote(device, this.upsertLatest.run(device, version, settingsJson, changedAt).changes);
   }
 
-  /** pending → delivered for exactly this version; false when it no longer applies. */
-  delivered(device: number, version: number, at: string): boolean {
-    return this.markDelivered.run(at, device, version).changes > 0;
+  /**
+   * The latest version number, without writing the deferred answers first: none of them changes it
+   * (a tracker's answer is checked against it when it arrives).
+   */
+  currentVersion(device: number): number {
+    const epoch = this.freshness.current();
+    return (this.syncCache.get(device, epoch) ?? this.syncOf.get(device) ?? EMPTY_SYNC).version;
+  }
+
+  /**
+   * Queues a write of a tracker's answer for the end of this event-loop turn, where it commits with
+   * the others of the turn. Any read of the sync state writes what is queued first.
+   */
+  defer(write: () => void): void {
+    this.pending.push(write);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushPending());
+  }
+
+  /** pending → delivered for exactly this version (a no-op when a newer version or an answer came first). */
+  delivered(device: number, version: number, at: string): void {
+    this.defer(() => this.wrote(device, this.markDelivered.run(at, device, version).changes));
+  }
+
+  /** Writes the queued answers now (also called before closing the database). */
+  flushPending(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || !this.db.open) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.db.transaction(() => {
+        for (const write of batch) {
+          try {
+            write();
+          } catch (err) {
+            // One answer the database refuses is dropped alone; a busy database retries the turn.
+            if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw err;
+          }
+        }
+      })();
+    } catch {
+      // Busy for longer than busy_timeout: keep them for the next turn (the state stays as it was meanwhile).
+      this.pending = batch.concat(this.pending);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setTimeout(() => this.flushPending(), 100).unref();
+      }
+    }
   }
 
   answered(device: number, version: number, state: 'applied' | 'rejected', reason: string | null, at: string): void {
-    this.markAnswered.run(state, state === 'applied' ? at : null, reason, at, device, version);
+    this.wrote(device, this.markAnswered.run(state, state === 'applied' ? at : null, reason, at, device, version).changes);
   }
 
   recordAck(device: number, version: number, status: string, reason: string | null, stale: boolean, at: string): void {
-    this.insertAck.run(device, version, status, reason, stale ? 1 : 0, at);
+    this.freshness.own(this.insertAck.run(device, version, status, reason, stale ? 1 : 0, at).changes);
   }
 
   reported(device: number, settingsJson: string, at: string): void {
-    this.saveReported.run(device, settingsJson, at);
+    this.wrote(device, this.saveReported.run(device, settingsJson, at).changes);
+  }
+
+  /** A write of this repository: its cache entry goes, and it does not make other caches stale. */
+  private wrote(device: number, changes: number): void {
+    this.syncCache.delete(device);
+    this.freshness.own(changes);
   }
 
   latestConfig(deviceId: string): LatestConfigRow | undefined {

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { EpochCache, Freshness } from './freshness.js';
 
 /** A tracker with its device, model and the latest settings state: everything a call checks. */
 export interface TrackerRow {
@@ -42,8 +43,14 @@ export class TrackerRepository {
   private readonly visibleDeviceIdsStmt;
   private readonly subuserDeviceIdsStmt;
   private readonly blockedStmt;
+  /** Rows by tracker id and by device id, valid for one freshness epoch (any provisioning write ends it). */
+  private readonly trackerCache = new EpochCache<number, TrackerRow>();
+  private readonly deviceCache = new EpochCache<string, DeviceRow>();
 
-  constructor(db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly freshness: Freshness = new Freshness(db),
+  ) {
     this.trackerById = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.id = ?`);
     this.trackersOfOwner = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? ORDER BY t.id`);
     this.trackersOfSubuser = db.prepare<[number], TrackerRow>(
@@ -89,8 +96,14 @@ export class TrackerRepository {
     this.blockedStmt = db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE blocked = 1');
   }
 
+  /** The returned row is shared: never mutate it. */
   findTracker(id: number): TrackerRow | undefined {
-    return this.trackerById.get(id);
+    const epoch = this.freshness.current();
+    const cached = this.trackerCache.get(id, epoch);
+    if (cached) return cached;
+    const row = this.trackerById.get(id);
+    if (row && !this.db.inTransaction) this.trackerCache.set(id, epoch, row);
+    return row;
   }
 
   listForOwner(ownerId: number): TrackerRow[] {
@@ -115,8 +128,14 @@ export class TrackerRepository {
     return this.blockedStmt.all().map((row) => row.device_id);
   }
 
+  /** The returned row is shared: never mutate it. */
   findDevice(deviceId: string): DeviceRow | undefined {
-    return this.deviceByDeviceId.get(deviceId);
+    const epoch = this.freshness.current();
+    const cached = this.deviceCache.get(deviceId, epoch);
+    if (cached) return cached;
+    const row = this.deviceByDeviceId.get(deviceId);
+    if (row && !this.db.inTransaction) this.deviceCache.set(deviceId, epoch, row);
+    return row;
   }
 
   findModel(code: string): { code: string; tracking_profile: string | null } | undefined {

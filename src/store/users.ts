@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { Freshness } from './freshness.js';
 
 export interface UserRow {
   readonly id: number;
@@ -26,7 +27,10 @@ export class UserRepository {
   private readonly apiKeyOwner;
   private readonly insertApiKey;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly freshness: Freshness = new Freshness(db),
+  ) {
     this.byLogin = db.prepare<[string], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE login = ?');
     this.byId = db.prepare<[number], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE id = ?');
     this.insertUser = db.prepare<[string, string, number | null, string, string]>(
@@ -67,19 +71,22 @@ export class UserRepository {
   }
 
   createSession(digest: Buffer, userId: number, now: number): void {
-    this.insertSession.run(digest, userId, now, now);
+    this.freshness.own(this.insertSession.run(digest, userId, now, now).changes);
   }
 
   findSession(digest: Buffer): SessionRow | undefined {
     return this.sessionByDigest.get(digest);
   }
 
+  /** Callers that cache the session update their copy of last_used_at themselves. */
   touch(digest: Buffer, now: number): void {
-    this.touchSession.run(now, digest);
+    this.freshness.own(this.touchSession.run(now, digest).changes);
   }
 
+  /** Not reported as the store's own write: every cached credential is dropped (logout is rare). */
   endSession(digest: Buffer): void {
     this.deleteSession.run(digest);
+    this.freshness.recheck();
   }
 
   findApiKeyOwner(digest: Buffer): number | undefined {

@@ -96,6 +96,7 @@ t.test(`tracker payloads through the DeviceService: ${RUNS} generated (seed ${SE
       const counted = total({ ...server.devices.counters });
       const stateBefore = syncState.get(device.id)!;
       const outcome = kind === 'ack' ? server.devices.ack(TELFM.deviceId, bytes) : server.devices.reported(TELFM.deviceId, bytes);
+      server.store.settings.flushPending(); // answers are written at the end of the event-loop turn
       outcomes.set(`${kind}:${outcome}`, (outcomes.get(`${kind}:${outcome}`) ?? 0) + 1);
       if (total({ ...server.devices.counters }) !== counted + 1) throw new Error('not counted exactly once');
       if (stored.get(device.id, device.id)!.s !== before) throw new Error('stored settings changed');

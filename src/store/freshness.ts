@@ -1,0 +1,97 @@
+import type { Db } from './db.js';
+
+/**
+ * Tells in-process caches of database rows when they may be stale.
+ *
+ * The epoch changes whenever something other than the store's own cache-coherent writes changed
+ * the database: a commit by another connection (`trackconf import` while serving: SQLite's
+ * `PRAGMA data_version`), or a statement on this connection that the store did not account for
+ * (`total_changes()` grew by more than the rows the store reported through `own()`). Provisioning
+ * writes are deliberately not reported, so they too move the epoch. A cache keeps an entry only
+ * while the epoch it was read at is still current, so it is never staler than one `current()` call.
+ */
+export class Freshness {
+  private readonly stateStmt;
+  private epoch = 0;
+  private lastDataVersion: number;
+  private lastTotalChanges: number;
+  private ownChanges = 0;
+  /** The epoch checked in the current synchronous run of code (reset at its end): one query per request. */
+  private checked = false;
+
+  constructor(private readonly db: Db) {
+    this.stateStmt = db.prepare<[], { dv: number; tc: number }>(
+      'SELECT (SELECT data_version FROM pragma_data_version) AS dv, total_changes() AS tc',
+    );
+    const state = this.stateStmt.get()!;
+    this.lastDataVersion = state.dv;
+    this.lastTotalChanges = state.tc;
+  }
+
+  /** Rows changed by a store write whose caches were kept up to date by the writer itself. */
+  own(changes: number): void {
+    this.ownChanges += changes;
+  }
+
+  /** Drops every cached row (the next `current()` returns a new epoch). */
+  invalidate(): void {
+    this.epoch++;
+    this.checked = false;
+  }
+
+  /** The next `current()` asks the database again (after a transaction or a write it must see). */
+  recheck(): void {
+    this.checked = false;
+  }
+
+  /**
+   * The epoch now; a new one when the database changed behind the caches' back. Checked against
+   * the database once per synchronous run of code (a request's handler; a queued microtask ends it):
+   * inside a transaction every call checks again (provisioning writes and reads in one run).
+   */
+  current(): number {
+    if (this.checked && !this.db.inTransaction) return this.epoch;
+    const { dv, tc } = this.stateStmt.get()!;
+    if (dv !== this.lastDataVersion || tc - this.lastTotalChanges !== this.ownChanges) {
+      this.epoch++;
+      this.lastDataVersion = dv;
+    }
+    this.lastTotalChanges = tc;
+    this.ownChanges = 0;
+    if (!this.checked) {
+      this.checked = true;
+      queueMicrotask(() => {
+        this.checked = false;
+      });
+    }
+    return this.epoch;
+  }
+}
+
+/** A bounded map of rows valid for one Freshness epoch. */
+export class EpochCache<K, V> {
+  private readonly entries = new Map<K, { epoch: number; value: V }>();
+
+  constructor(private readonly max = 100_000) {}
+
+  get(key: K, epoch: number): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.epoch === epoch) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: K, epoch: number, value: V): void {
+    if (this.entries.size >= this.max) this.entries.clear();
+    this.entries.set(key, { epoch, value });
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

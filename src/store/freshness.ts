@@ -82,6 +82,18 @@ export class EpochCache<K, V> {
     return undefined;
   }
 
+  /**
+   * The entry of `key` for this epoch, else what `load` reads, kept when `keep` (not inside a
+   * transaction: it may roll back) and when there is a row to keep.
+   */
+  read(key: K, epoch: number, load: () => V | undefined, keep: boolean): V | undefined {
+    const cached = this.get(key, epoch);
+    if (cached !== undefined) return cached;
+    const value = load();
+    if (value !== undefined && keep) this.set(key, epoch, value);
+    return value;
+  }
+
   set(key: K, epoch: number, value: V): void {
     if (this.entries.size >= this.max) this.entries.clear();
     this.entries.set(key, { epoch, value });

@@ -103,12 +103,8 @@ export class SettingsRepository {
    */
   sync(device: number): SyncRow {
     if (this.pending.length > 0) this.flushPending();
-    const epoch = this.freshness.current();
-    const cached = this.syncCache.get(device, epoch);
-    if (cached) return cached;
-    const row = this.syncOf.get(device) ?? EMPTY_SYNC;
-    if (!this.db.inTransaction) this.syncCache.set(device, epoch, row);
-    return row;
+    const load = () => this.syncOf.get(device) ?? EMPTY_SYNC;
+    return this.syncCache.read(device, this.freshness.current(), load, !this.db.inTransaction)!;
   }
 
   /** Appends a version and makes it the latest, state pending. Call inside a transaction. */

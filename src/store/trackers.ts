@@ -98,12 +98,7 @@ export class TrackerRepository {
 
   /** The returned row is shared: never mutate it. */
   findTracker(id: number): TrackerRow | undefined {
-    const epoch = this.freshness.current();
-    const cached = this.trackerCache.get(id, epoch);
-    if (cached) return cached;
-    const row = this.trackerById.get(id);
-    if (row && !this.db.inTransaction) this.trackerCache.set(id, epoch, row);
-    return row;
+    return this.trackerCache.read(id, this.freshness.current(), () => this.trackerById.get(id), !this.db.inTransaction);
   }
 
   listForOwner(ownerId: number): TrackerRow[] {
@@ -130,12 +125,8 @@ export class TrackerRepository {
 
   /** The returned row is shared: never mutate it. */
   findDevice(deviceId: string): DeviceRow | undefined {
-    const epoch = this.freshness.current();
-    const cached = this.deviceCache.get(deviceId, epoch);
-    if (cached) return cached;
-    const row = this.deviceByDeviceId.get(deviceId);
-    if (row && !this.db.inTransaction) this.deviceCache.set(deviceId, epoch, row);
-    return row;
+    const load = () => this.deviceByDeviceId.get(deviceId);
+    return this.deviceCache.read(deviceId, this.freshness.current(), load, !this.db.inTransaction);
   }
 
   findModel(code: string): { code: string; tracking_profile: string | null } | undefined {

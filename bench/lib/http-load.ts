@@ -193,13 +193,28 @@ export async function pacedLoop(options: {
   const total = Math.round((options.rate * options.durationMs) / 1000);
   const interval = 1e6 / options.rate;
 
-  const fire = async (scheduled: number) => {
-    let conn = idle.pop();
+  /**
+   * The least recently used idle connection (FIFO, so every connection keeps being used and none
+   * sits idle into the server's keep-alive or header timeout); one the server closed anyway is
+   * replaced by a new connection.
+   */
+  const acquire = async (): Promise<HttpConnection> => {
+    let conn = idle.shift();
     if (!conn) {
       lateStarts++;
       await new Promise<void>((resolve) => waiting.push(resolve));
-      conn = idle.pop()!;
+      conn = idle.shift()!;
     }
+    if (conn.closed) {
+      conn = new HttpConnection(options.port);
+      conns.push(conn);
+      await conn.open();
+    }
+    return conn;
+  };
+
+  const fire = async (scheduled: number) => {
+    const conn = await acquire();
     const { bytes, tag } = options.next();
     try {
       const res = await conn.send(bytes);
@@ -210,7 +225,7 @@ export async function pacedLoop(options: {
     } catch {
       errors++;
     }
-    if (!conn.closed) idle.push(conn);
+    idle.push(conn);
     waiting.shift()?.();
   };
 

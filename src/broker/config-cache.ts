@@ -51,8 +51,4 @@ export class ConfigCache {
       return undefined;
     }
   }
-
-  forget(deviceId: string): void {
-    this.entries.delete(deviceId);
-  }
 }

@@ -45,7 +45,6 @@ export class SettingsRepository {
   private readonly saveReported;
   private readonly latestConfigStmt;
   private readonly allLatestStmt;
-  private readonly versionsStmt;
   /** The sync row of each device, valid while the freshness epoch it was read at lasts. */
   private readonly syncCache = new EpochCache<number, SyncRow>();
   /**
@@ -91,9 +90,6 @@ export class SettingsRepository {
        WHERE s.version > 0`;
     this.latestConfigStmt = db.prepare<[string], LatestConfigRow>(`${latestSelect} AND d.device_id = ?`);
     this.allLatestStmt = db.prepare<[], LatestConfigRow>(latestSelect);
-    this.versionsStmt = db.prepare<[number], { version: number; settings: string; changed_by: number | null; changed_at: string }>(
-      'SELECT version, settings, changed_by, changed_at FROM settings_versions WHERE device = ? ORDER BY version',
-    );
   }
 
   /**
@@ -191,7 +187,4 @@ export class SettingsRepository {
     yield* this.allLatestStmt.iterate();
   }
 
-  versions(device: number) {
-    return this.versionsStmt.all(device);
-  }
 }

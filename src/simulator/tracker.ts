@@ -35,7 +35,7 @@ function parseConfig(payload: Buffer): ConfigPayload | undefined {
       return { version: value.version, profile: String(value.profile ?? ''), settings: value.settings };
     }
   } catch {
-    // answered below as a rejection
+    // not JSON: reported to the caller, not acknowledged
   }
   return undefined;
 }
@@ -59,13 +59,11 @@ export async function startSimulatedTracker(device: SimulatedDevice, options: Si
   const topic = configTopic(device.deviceId);
   client.on('message', (_topic, payload) => {
     const config = parseConfig(payload);
-    const ack = config
-      ? { version: config.version, status: 'applied', settings: config.settings }
-      : undefined;
-    if (!config || !ack) {
+    if (!config) {
       options.onError?.(device.deviceId, 'unreadable config message');
       return;
     }
+    const ack = { version: config.version, status: 'applied', settings: config.settings };
     client.publish(ackTopic(device.deviceId), JSON.stringify(ack), { qos: 1 }, (err) => {
       if (err) options.onError?.(device.deviceId, `ack not sent: ${err.message}`);
       else options.onApplied?.({ deviceId: device.deviceId, ...config });

@@ -10,6 +10,7 @@ import { AuthService } from './settings/auth-service.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
 import { openStore, type Store } from './store/index.js';
+import type { Fsync } from './store/wal-sync.js';
 import { createLogger } from './logger.js';
 
 export interface Server {
@@ -26,10 +27,15 @@ export interface Server {
 }
 
 /** Loads profiles and models, opens the store and writes the configured models into it. */
-export function openCore(config: Readonly<Config>): { store: Store; profiles: ProfileRegistry } {
+export function openCore(
+  config: Readonly<Config>,
+  { service = false, fsync }: { service?: boolean; fsync?: Fsync } = {},
+): { store: Store; profiles: ProfileRegistry } {
   const profiles = loadProfiles(config.profilesDir);
   const models = loadModels(config.modelsFile, profiles);
-  const store = openStore(config.db, { synchronous: config.dbSynchronous });
+  // The service flushes the WAL off the event loop and holds every answer until it is on disk; a CLI
+  // command, which exits right after its commit, lets SQLite sync inside the commit.
+  const store = openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...(fsync && { fsync }) });
   store.transaction(() => {
     for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
   });
@@ -62,9 +68,9 @@ function addressPort(app: FastifyInstance): number {
 }
 
 /** The composition root: builds every part once and hands each its dependencies. */
-export async function startServer(config: Readonly<Config>): Promise<Server> {
+export async function startServer(config: Readonly<Config>, outside: { fsync?: Fsync } = {}): Promise<Server> {
   const tls = readTls(config);
-  const { store, profiles } = openCore(config);
+  const { store, profiles } = openCore(config, { service: true, ...outside });
   let ready = false;
   const logger = createLogger(config.logLevel);
   const auth = new AuthService(store, {
@@ -97,7 +103,7 @@ export async function startServer(config: Readonly<Config>): Promise<Server> {
     store.close();
     throw err;
   }
-  const services = { auth, trackers: new TrackerService(store, profiles, broker) };
+  const services = { auth, trackers: new TrackerService(store, profiles, broker), durable: () => store.durable() };
   const http = buildHttpApp(services, httpOptions);
   const https = tls ? buildHttpApp(services, { ...httpOptions, https: tls }) : undefined;
   try {

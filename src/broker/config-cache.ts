@@ -41,6 +41,11 @@ export class ConfigCache {
     }
   }
 
+  /** See Store.durable: configs read from the database leave for a tracker only once this settles. */
+  durable(): Promise<void> | undefined {
+    return this.devices.durable();
+  }
+
   versionOf(payload: Buffer): number | undefined {
     const known = this.versions.get(payload);
     if (known !== undefined) return known;

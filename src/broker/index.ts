@@ -87,7 +87,11 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     const topic = configTopic(identity.deviceId);
     if (client.clean || ![...identity.subscriptions.keys()].some((pattern) => topicMatches(pattern, topic))) return;
     const payload = configs.get(identity.deviceId);
-    if (payload) client.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, () => undefined);
+    if (!payload) return;
+    const send = () => client.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, () => undefined);
+    const durable = configs.durable(); // read from the database: leaves once it is on disk
+    if (durable) durable.then(send, (err: unknown) => log.error({ err }, 'config not sent: the database is not durable'));
+    else send();
   }
 
   const blockedTimer = setInterval(() => {

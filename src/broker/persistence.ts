@@ -23,12 +23,17 @@ function isConfigTopic(topic: string): boolean {
 /**
  * An object stream of packets already in hand. `Readable.from` would pull them through an async
  * iterator (a promise and a microtask per packet, an AbortController per stream) on every SUBSCRIBE;
- * a tracker's SUBSCRIBE matches one config, found synchronously.
+ * a tracker's SUBSCRIBE matches one config, found synchronously. With `durable`, the packets (read
+ * before it was asked) are pushed once the commits they could have seen are on disk.
  */
-function arrayStream(packets: RetainedPacket[]): Readable {
+function arrayStream(packets: RetainedPacket[], durable: Promise<void> | undefined): Readable {
   const stream = new Readable({ objectMode: true, highWaterMark: Math.max(1, packets.length), read() {} });
-  for (const packet of packets) stream.push(packet);
-  stream.push(null);
+  const push = () => {
+    for (const packet of packets) stream.push(packet);
+    stream.push(null);
+  };
+  if (durable) durable.then(push, (err: Error) => stream.destroy(err));
+  else push();
   return stream;
 }
 
@@ -91,8 +96,8 @@ export function sqliteBackedPersistence(configs: ConfigCache): Persistence {
       if (packet.payload.length === 0) map.delete(packet.topic);
       else map.set(packet.topic, { cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: packet.qos, retain: true });
     },
-    createRetainedStreamCombi: (patterns: readonly string[]) => arrayStream([...matching(patterns)]),
-    createRetainedStream: (pattern: string) => arrayStream([...matching([pattern])]),
+    createRetainedStreamCombi: (patterns: readonly string[]) => arrayStream([...matching(patterns)], configs.durable()),
+    createRetainedStream: (pattern: string) => arrayStream([...matching([pattern])], configs.durable()),
     async outgoingEnqueue(sub: unknown, packet: RetainedPacket): Promise<void> {
       if (!isConfigTopic(packet.topic)) await enqueue(sub, packet);
     },

@@ -70,6 +70,11 @@ export class DeviceService {
     return new Set(this.store.trackers.visibleDeviceIds(observer.userId, observer.subuser));
   }
 
+  /** See Store.durable: a config read from the database is sent to a tracker only once this settles. */
+  durable(): Promise<void> | undefined {
+    return this.store.durable();
+  }
+
   latestConfig(deviceId: string): ConfigMessage | undefined {
     const row = this.store.settings.latestConfig(deviceId);
     return row && this.toMessage(row);

@@ -17,6 +17,14 @@ interface Accepted {
   readonly settings: Settings;
 }
 
+interface Job {
+  readonly update: CheckedUpdate;
+  readonly resolve: (sync: SyncView) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+type Outcome = { ok: true; accepted: Accepted } | { ok: false; err: unknown };
+
 /**
  * The business rules of the tracker calls, checks in SPEC §3's order: right (13) → visible (201) →
  * blocked (208) → has a profile (214) → not a clone, for update (219) → settings valid (7).
@@ -51,7 +59,11 @@ export class TrackerService {
     return { value: effectiveSettings(sync, tracker.profile), sync: syncView(sync) };
   }
 
-  /** `update` in its own transaction, committed before it returns (the CLI's demo seeding). */
+  /**
+   * `update` in its own transaction, committed before it returns (the CLI's demo seeding). It
+   * publishes at once: only for a store whose commits are on disk when they return (the CLI's, at
+   * synchronous=FULL), never the service's, whose WAL is flushed after the commit (Store.durable).
+   */
   updateSettings(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): SyncView {
     const update = this.checkUpdate(principal, trackerId, patch);
     const accepted = this.store.transaction(() => this.apply(update));
@@ -74,11 +86,11 @@ export class TrackerService {
     });
   }
 
-  private readonly queued: Array<{ update: CheckedUpdate; resolve: (sync: SyncView) => void; reject: (err: unknown) => void }> = [];
+  private readonly queued: Job[] = [];
 
   private commitQueued(): void {
     const batch = this.queued.splice(0);
-    let outcomes: Array<{ ok: true; accepted: Accepted } | { ok: false; err: unknown }>;
+    let outcomes: Outcome[];
     try {
       outcomes = this.store.transaction(() =>
         batch.map(({ update }) => {
@@ -93,6 +105,18 @@ export class TrackerService {
       for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
       return;
     }
+    // Published and answered only once the commit is on disk (see Store.durable).
+    const durable = this.store.durable();
+    if (!durable) return this.answer(batch, outcomes);
+    durable.then(
+      () => this.answer(batch, outcomes),
+      (err: unknown) => {
+        for (const job of batch) job.reject(err);
+      },
+    );
+  }
+
+  private answer(batch: readonly Job[], outcomes: readonly Outcome[]): void {
     outcomes.forEach((outcome, i) => {
       const job = batch[i]!;
       if (!outcome.ok) return job.reject(outcome.err);

@@ -14,6 +14,12 @@ export interface OpenOptions {
    * given again to different settings. See docs/reliability.md for the measured cost.
    */
   readonly synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /**
+   * With FULL: run SQLite at NORMAL and let the caller flush the WAL off the event loop before
+   * anything leaves the process (see wal-sync.ts). Only for a long-running process that keeps its
+   * connection open (the service), never for a CLI command that exits right after its commit.
+   */
+  readonly flushWalOffThread?: boolean;
 }
 
 /** Opens (creating the parent folder) and migrates the database. */
@@ -21,11 +27,18 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+  const synchronous = options.synchronous ?? 'FULL';
+  db.pragma(`synchronous = ${synchronous === 'FULL' && walFlushedByCaller(db, options) ? 'NORMAL' : synchronous}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
   return db;
+}
+
+/** Whether the caller flushes the WAL itself: asked for, and the database really is in WAL mode. */
+export function walFlushedByCaller(db: Db, options: OpenOptions): boolean {
+  return (options.flushWalOffThread ?? false) && (options.synchronous ?? 'FULL') === 'FULL' && !db.memory &&
+    db.pragma('journal_mode', { simple: true }) === 'wal';
 }
 
 export function migrate(db: Db): void {

@@ -16,10 +16,17 @@ export class Freshness {
   private lastDataVersion: number;
   private lastTotalChanges: number;
   private ownChanges = 0;
-  /** The epoch checked in the current synchronous run of code (reset at its end): one query per request. */
+  /** The epoch was checked in this event-loop turn (reset at its end): one query per turn, not per request. */
   private checked = false;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `written` hears of every write on this connection the store makes (accounted rows, transactions,
+   * logouts): the WAL flush (wal-sync.ts) needs to know there is something to flush.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly written: () => void = () => undefined,
+  ) {
     this.stateStmt = db.prepare<[], { dv: number; tc: number }>(
       'SELECT (SELECT data_version FROM pragma_data_version) AS dv, total_changes() AS tc',
     );
@@ -31,23 +38,21 @@ export class Freshness {
   /** Rows changed by a store write whose caches were kept up to date by the writer itself. */
   own(changes: number): void {
     this.ownChanges += changes;
-  }
-
-  /** Drops every cached row (the next `current()` returns a new epoch). */
-  invalidate(): void {
-    this.epoch++;
-    this.checked = false;
+    this.written();
   }
 
   /** The next `current()` asks the database again (after a transaction or a write it must see). */
   recheck(): void {
     this.checked = false;
+    this.written();
   }
 
   /**
-   * The epoch now; a new one when the database changed behind the caches' back. Checked against
-   * the database once per synchronous run of code (a request's handler; a queued microtask ends it):
-   * inside a transaction every call checks again (provisioning writes and reads in one run).
+   * The epoch now; a new one when the database changed behind the caches' back. Checked against the
+   * database once per event-loop turn (under load a turn serves many requests and MQTT packets, and
+   * the statement was a tenth of a read's cost when it ran per request), so another process's commit
+   * is seen from the next turn on; this connection's writes recheck at once (`recheck()` after each
+   * transaction or unaccounted write), and inside a transaction every call checks again.
    */
   current(): number {
     if (this.checked && !this.db.inTransaction) return this.epoch;
@@ -60,7 +65,7 @@ export class Freshness {
     this.ownChanges = 0;
     if (!this.checked) {
       this.checked = true;
-      queueMicrotask(() => {
+      setImmediate(() => {
         this.checked = false;
       });
     }

@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { startServer, type Server } from '../../src/server.js';
 import { provision } from '../../src/settings/provisioning.js';
+import type { Fsync } from '../../src/store/wal-sync.js';
 import { fleetFile } from './fleet.js';
 
 /** A port that was free a moment ago (for listeners where 0 means "off", like the WebSocket one). */
@@ -43,6 +44,8 @@ export interface StartOptions {
   readonly fleet?: unknown;
   /** Reuse a database file (restart tests). */
   readonly dbFile?: string;
+  /** Stands in for fs.fsync of the WAL (tests that hold the disk flush). */
+  readonly fsync?: Fsync;
 }
 
 /** A real server on loopback ports with a fresh SQLite file, closed when the test ends. */
@@ -59,7 +62,7 @@ export async function startTestServer(t: Test, options: StartOptions = {}): Prom
       ...options.config,
     },
   );
-  const server = await startServer(config);
+  const server = await startServer(config, options.fsync ? { fsync: options.fsync } : {});
   t.teardown(() => server.close());
   const fleet = options.fleet === undefined ? fleetFile() : options.fleet;
   if (fleet !== null) await provision(server.store, server.profiles, fleet);

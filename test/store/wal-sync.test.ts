@@ -1,0 +1,126 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { openStore } from '../../src/store/index.js';
+import { WalSync, type Fsync } from '../../src/store/wal-sync.js';
+import { tempDir } from '../helpers/server.js';
+
+/** An fsync that waits until the test lets it finish, recording each call. */
+function heldFsync() {
+  const calls: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+  const fsync: Fsync = (_fd, done) => void calls.push(done);
+  return { fsync, calls };
+}
+
+const state = (promise: Promise<void>) => {
+  const seen = { settled: false, error: undefined as Error | undefined };
+  promise.then(
+    () => (seen.settled = true),
+    (err: Error) => {
+      seen.settled = true;
+      seen.error = err;
+    },
+  );
+  return seen;
+};
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+t.test('nothing written: nothing to wait for', async (t) => {
+  const file = join(tempDir(t), 'x-wal');
+  writeFileSync(file, '');
+  const { fsync, calls } = heldFsync();
+  const wal = new WalSync(file, fsync);
+  t.equal(wal.durable(), undefined);
+  t.equal(calls.length, 0, 'no flush without a write');
+});
+
+t.test('a write waits for one flush; writes during a flush share the next one', async (t) => {
+  const file = join(tempDir(t), 'x-wal');
+  writeFileSync(file, '');
+  const { fsync, calls } = heldFsync();
+  const wal = new WalSync(file, fsync);
+  wal.written();
+  const first = state(wal.durable()!);
+  const alsoFirst = state(wal.durable()!);
+  t.equal(calls.length, 1, 'one flush for both waiters');
+  wal.written();
+  wal.written();
+  const second = state(wal.durable()!);
+  t.equal(calls.length, 1, 'a second flush waits for the first');
+  calls[0]!(null);
+  await turn();
+  t.ok(first.settled && alsoFirst.settled, 'the first flush settles what was written before it started');
+  t.notOk(second.settled, 'writes made during the flush are not covered by it');
+  t.equal(calls.length, 2, 'the next flush started at once');
+  calls[1]!(null);
+  await turn();
+  t.ok(second.settled);
+  t.equal(wal.durable(), undefined, 'everything is on disk');
+});
+
+t.test('a failed flush fails every waiter and every later call', async (t) => {
+  const file = join(tempDir(t), 'x-wal');
+  writeFileSync(file, '');
+  const { fsync, calls } = heldFsync();
+  const wal = new WalSync(file, fsync);
+  wal.written();
+  const waiting = state(wal.durable()!);
+  calls[0]!(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+  await turn();
+  t.match(waiting.error?.message, /fsync of .*x-wal failed: EIO/);
+  const later = state(wal.durable()!);
+  await turn();
+  t.match(later.error?.message, /failed/, 'never promised durable again after a failed flush');
+  t.equal(calls.length, 1, 'no flush is trusted after a failure');
+});
+
+t.test('a WAL that cannot be opened fails the waiters', async (t) => {
+  const wal = new WalSync(join(tempDir(t), 'missing-wal'), heldFsync().fsync);
+  wal.written();
+  await t.rejects(wal.durable()!, /ENOENT/);
+});
+
+t.test('close flushes synchronously and settles the waiters', async (t) => {
+  const file = join(tempDir(t), 'x-wal');
+  writeFileSync(file, '');
+  const { fsync, calls } = heldFsync();
+  const wal = new WalSync(file, fsync);
+  wal.written();
+  const waiting = state(wal.durable()!);
+  wal.written();
+  wal.close();
+  await turn();
+  t.ok(waiting.settled && !waiting.error, 'settled by the synchronous flush of close()');
+  calls[0]!(null); // the thread-pool flush finishing after close closes the file, nothing else
+  t.equal(wal.durable(), undefined);
+});
+
+t.test('the store: FULL with flushWalOffThread runs SQLite at NORMAL and flushes after its writes', async (t) => {
+  const dir = tempDir(t);
+  const { fsync, calls } = heldFsync();
+  const store = openStore(join(dir, 't.db'), { synchronous: 'FULL', flushWalOffThread: true, fsync });
+  t.teardown(() => store.close());
+  t.equal(store.db.pragma('synchronous', { simple: true }), 1, 'NORMAL inside SQLite');
+  t.ok(existsSync(join(dir, 't.db-wal')));
+  t.equal(store.durable(), undefined, 'nothing written yet');
+  store.transaction(() => store.trackers.upsertModel('m1', null, 'config'));
+  const after = state(store.durable()!);
+  t.equal(calls.length, 1);
+  calls[0]!(null);
+  await turn();
+  t.ok(after.settled && !after.error);
+  store.settings.delivered(1, 1, new Date().toISOString()); // a deferred write, flushed at the end of the turn
+  await turn();
+  t.ok(store.durable(), 'the deferred answers written in their own transaction wait for a flush too');
+});
+
+t.test('the store: without flushWalOffThread SQLite syncs itself and nothing waits', async (t) => {
+  const dir = tempDir(t);
+  for (const [options, level] of [[{}, 2], [{ synchronous: 'NORMAL' as const, flushWalOffThread: true }, 1]] as const) {
+    const store = openStore(join(dir, `t${level}.db`), options);
+    store.transaction(() => store.trackers.upsertModel('m1', null, 'config'));
+    t.equal(store.db.pragma('synchronous', { simple: true }), level);
+    t.equal(store.durable(), undefined);
+    store.close();
+  }
+});

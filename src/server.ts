@@ -9,7 +9,7 @@ import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index
 import { AuthService } from './settings/auth-service.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
-import { openStore, type Store } from './store/index.js';
+import { openStore, type Store, type StoreOptions } from './store/index.js';
 import type { Fsync } from './store/wal-sync.js';
 import { createLogger } from './logger.js';
 
@@ -29,13 +29,13 @@ export interface Server {
 /** Loads profiles and models, opens the store and writes the configured models into it. */
 export function openCore(
   config: Readonly<Config>,
-  { service = false, fsync }: { service?: boolean; fsync?: Fsync } = {},
+  { service = false, ...storeOptions }: { service?: boolean } & Pick<StoreOptions, 'fsync' | 'onCheckpoint'> = {},
 ): { store: Store; profiles: ProfileRegistry } {
   const profiles = loadProfiles(config.profilesDir);
   const models = loadModels(config.modelsFile, profiles);
   // The service flushes the WAL off the event loop and holds every answer until it is on disk; a CLI
   // command, which exits right after its commit, lets SQLite sync inside the commit.
-  const store = openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...(fsync && { fsync }) });
+  const store = openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions });
   store.transaction(() => {
     for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
   });
@@ -70,9 +70,13 @@ function addressPort(app: FastifyInstance): number {
 /** The composition root: builds every part once and hands each its dependencies. */
 export async function startServer(config: Readonly<Config>, outside: { fsync?: Fsync } = {}): Promise<Server> {
   const tls = readTls(config);
-  const { store, profiles } = openCore(config, { service: true, ...outside });
-  let ready = false;
   const logger = createLogger(config.logLevel);
+  const { store, profiles } = openCore(config, {
+    service: true,
+    ...outside,
+    onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint failed (the service checkpoints itself past the backstop)'),
+  });
+  let ready = false;
   const auth = new AuthService(store, {
     sessionIdleMs: config.sessionIdleDays * 86_400_000,
     maxLoginFailures: config.login.maxFailures,

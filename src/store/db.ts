@@ -16,10 +16,13 @@ export interface OpenOptions {
   readonly synchronous?: 'OFF' | 'NORMAL' | 'FULL';
   /**
    * With FULL: run SQLite at NORMAL and let the caller flush the WAL off the event loop before
-   * anything leaves the process (see wal-sync.ts). Only for a long-running process that keeps its
-   * connection open (the service), never for a CLI command that exits right after its commit.
+   * anything leaves the process (see wal-sync.ts), and checkpoint on a worker thread
+   * (checkpointer.ts). Only for a long-running process that keeps its connection open (the service),
+   * never for a CLI command that exits right after its commit.
    */
   readonly flushWalOffThread?: boolean;
+  /** How often the worker checkpoints (flushWalOffThread only); 500 ms unless given. */
+  readonly checkpointIntervalMs?: number;
 }
 
 /** Opens (creating the parent folder) and migrates the database. */

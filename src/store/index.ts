@@ -6,6 +6,7 @@ import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
 import { WalSync, type Fsync } from './wal-sync.js';
+import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
 export type { SyncRow, SyncState, LatestConfigRow } from './settings.js';
@@ -29,12 +30,26 @@ export interface Store {
    * Always undefined unless the store was opened with `flushWalOffThread` (SQLite then syncs itself).
    */
   durable(): Promise<void> | undefined;
+  /** Asks the checkpoint worker for a checkpoint now (a service store; tests). */
+  checkpointNow(): void;
   close(): void;
 }
 
-export function openStore(file: string, options: OpenOptions & { fsync?: Fsync } = {}): Store {
+export interface StoreOptions extends OpenOptions {
+  /** Stands in for fs.fsync of the WAL (tests). */
+  readonly fsync?: Fsync;
+  /** Hears each checkpoint the worker made (errors are worth a log line). */
+  readonly onCheckpoint?: (result: CheckpointResult) => void;
+}
+
+export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
-  const wal = walFlushedByCaller(db, options) ? new WalSync(resolve(`${db.name}-wal`), options.fsync) : undefined;
+  const offThread = walFlushedByCaller(db, options);
+  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync) : undefined;
+  if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  const checkpointer = offThread
+    ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 500, options.onCheckpoint)
+    : undefined;
   const freshness = new Freshness(db, wal && (() => wal.written()));
   const settings = new SettingsRepository(db, freshness);
   return {
@@ -52,10 +67,12 @@ export function openStore(file: string, options: OpenOptions & { fsync?: Fsync }
       }
     },
     durable: wal ? () => wal.durable() : () => undefined,
+    checkpointNow: () => checkpointer?.now(),
     close: () => {
       if (!db.open) return;
       settings.flushPending();
       wal?.close();
+      checkpointer?.close();
       db.close();
     },
   };

@@ -4,6 +4,7 @@ import type { DeviceService } from '../settings/device-service.js';
 import type { ConfigMessage, ConfigPublisher } from '../settings/types.js';
 import { ConfigCache } from './config-cache.js';
 import { BrokerHooks, type HookOptions } from './hooks.js';
+import { installLeanClients, type LeanClients } from './lean-clients.js';
 import { PACKET_HEADROOM_BYTES, startListener, type Listener, type ListenerSpec } from './listeners.js';
 import { sqliteBackedPersistence } from './persistence.js';
 import { configTopic, topicMatches } from './topics.js';
@@ -16,6 +17,8 @@ export interface BrokerOptions extends HookOptions {
 
 export interface Broker extends ConfigPublisher {
   readonly aedes: Aedes;
+  /** The cheaper clean-session CONNECT (lean-clients.ts); undefined when aedes runs unpatched. */
+  readonly lean: LeanClients | undefined;
   readonly listeners: readonly Listener[];
   port(name: ListenerSpec['name']): number | undefined;
   close(): Promise<void>;
@@ -60,6 +63,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
   });
   const { identities } = hooks;
   dropSysEvents(aedes);
+  const lean = await installLeanClients(aedes, (reason) => log.warn({ reason }, 'aedes runs without part of the lean-clients patch'));
 
   aedes.on('ack', (_packet, client) => hooks.onAck(client));
   aedes.on('clientReady', (client) => onTrackerReady(client));
@@ -117,6 +121,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
 
   return {
     aedes,
+    lean,
     listeners,
     port: (name) => listeners.find((l) => l.name === name)?.port,
     publishConfig(deviceId: string, message: ConfigMessage): void {

@@ -1,0 +1,227 @@
+/**
+ * The lean clean-session CONNECT and parser (src/broker/lean-clients.ts, lean-parser.ts): the aedes
+ * and mqtt-packet code they follow is still what they were written against, they are in use, and
+ * what they skip or replace behaves as stock aedes (sessions, wills, keepalive, pipelined packets).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import mqttPacket from 'mqtt-packet';
+import t, { type Test } from 'tap';
+import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
+import { mqttBytes, rawSocket, socketClosed } from '../helpers/lite-mqtt.js';
+import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
+import { post, startTestServer } from '../helpers/server.js';
+import { LEAN_AEDES_VERSION } from '../../src/broker/lean-clients.js';
+import { LEAN_MQTT_PACKET_VERSION } from '../../src/broker/lean-parser.js';
+
+const topic = `trackers/${TELFM.deviceId}/config/tracking`;
+const reportedTopic = `${topic}/reported`;
+
+/**
+ * The files whose code the lean path copies or relies on, as read when it was written. When an
+ * upgrade changes one: re-read it against lean-clients.ts / lean-parser.ts (the connect steps, the
+ * Client fields and packet listener, which persistence calls create per-client state, the parser's
+ * state and its use of `settings`), adapt them, then update the version constants and these hashes.
+ */
+const FOLLOWED: Record<string, string> = {
+  'aedes/lib/handlers/connect.js': 'c522097e13a72a63',
+  'aedes/lib/handlers/index.js': '53a336906db65da7',
+  'aedes/lib/client.js': '7a9961477a92db79',
+  'aedes/lib/write.js': 'affdb5d157bbf358',
+  'aedes/lib/utils.js': 'ea49a00fd4e5fa4f',
+  'aedes/lib/qos-packet.js': '2b35fa5bc73ded5b',
+  'aedes-persistence/asyncPersistence.js': '6a79bb17cd2548f2',
+  'aedes-persistence/callBackPersistence.js': '701390a203b60b35',
+  'mqtt-packet/parser.js': 'bde1d714e10bf2f3',
+  'bl/BufferList.js': '213b228bcd49a6d0',
+};
+
+function installedFile(path: string): string {
+  const aedesRequire = createRequire(import.meta.resolve('aedes'));
+  const [pkg, ...rest] = path.split('/');
+  if (pkg === 'aedes') return join(dirname(new URL(import.meta.resolve('aedes')).pathname), ...rest);
+  if (pkg === 'bl') return join(dirname(createRequire(aedesRequire.resolve('mqtt-packet')).resolve('bl')), ...rest);
+  return join(dirname(aedesRequire.resolve(pkg!)), ...rest);
+}
+
+t.test('the aedes and mqtt-packet code the lean path follows is unchanged', async (t) => {
+  const aedesRequire = createRequire(import.meta.resolve('aedes'));
+  const aedesPackage = join(dirname(new URL(import.meta.resolve('aedes')).pathname), 'package.json');
+  t.equal((JSON.parse(readFileSync(aedesPackage, 'utf8')) as { version: string }).version, LEAN_AEDES_VERSION, 'aedes version');
+  t.equal((aedesRequire('mqtt-packet/package.json') as { version: string }).version, LEAN_MQTT_PACKET_VERSION, 'mqtt-packet version');
+  for (const [path, expected] of Object.entries(FOLLOWED)) {
+    const actual = createHash('sha256').update(readFileSync(installedFile(path))).digest('hex').slice(0, 16);
+    t.equal(actual, expected, `${path} is the version lean-clients.ts / lean-parser.ts follow (see FOLLOWED)`);
+  }
+});
+
+t.test('clean sessions take the lean path, with the lean parser; persistent ones stay on aedes', async (t) => {
+  const { server, mqttUrl } = await startTestServer(t);
+  const lean = server.broker.lean;
+  t.ok(lean, 'installed on this aedes');
+  const before = lean!.leanConnects;
+  const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
+  t.equal(lean!.leanConnects, before + 1, 'a clean CONNECT is handled by the lean path');
+  const client = server.broker.aedes as unknown as { clients: Record<string, { _parser: { _list: object; settings: object } }> };
+  const parser = client.clients[TELFM.deviceId]!._parser;
+  t.equal(parser._list.constructor.name, 'BufferList', 'its parser holds a plain BufferList');
+  t.same(Object.keys(parser.settings).sort(), ['bridgeMode', 'protocolVersion'], 'and no longer the CONNECT packet (password included)');
+  await tracker.endAsync();
+
+  const port = server.ports.mqtt!;
+  const persistent = await rawConnect(t, port, { clean: false });
+  t.same(persistent.connack, { returnCode: 0, sessionPresent: false }, 'a first persistent CONNECT: no session yet');
+  t.equal(lean!.leanConnects, before + 1, 'a persistent CONNECT is handled by aedes');
+  persistent.socket.write(mqttBytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] }));
+  await until(() => persistent.seen.includes('suback'));
+  t.ok(lean!.sessionIds.has(TELFM.deviceId), 'its id is known to have session state');
+  persistent.socket.destroy();
+  await settle(100);
+  const resumed = await rawConnect(t, port, { clean: false });
+  t.same(resumed.connack, { returnCode: 0, sessionPresent: true }, 'the session is restored');
+  resumed.socket.destroy();
+  await settle(100);
+  const clean = await rawConnect(t, port, { clean: true });
+  t.same(clean.connack, { returnCode: 0, sessionPresent: false }, 'a clean CONNECT of that id: no session');
+  t.equal(lean!.leanConnects, before + 2, 'handled by the lean path, which runs the steps that clear the stored session');
+  clean.socket.destroy();
+  await settle(100);
+  const after = await rawConnect(t, port, { clean: false });
+  t.same(after.connack, { returnCode: 0, sessionPresent: false }, 'the stored session was dropped');
+  after.socket.destroy();
+});
+
+/** A tracker (TELFM) on a raw socket: its CONNACK, and the commands it receives (QoS 1 PUBLISHes are PUBACKed). */
+async function rawConnect(t: Test, port: number, options: { clean: boolean; keepalive?: number; extra?: Buffer }) {
+  const socket = await rawSocket(port);
+  t.teardown(() => socket.destroy());
+  socket.on('error', () => undefined);
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const seen: string[] = [];
+  let connack: { returnCode: number; sessionPresent: boolean } | undefined;
+  parser.on('packet', (packet) => {
+    seen.push(packet.cmd);
+    if (packet.cmd === 'connack') connack = { returnCode: packet.returnCode ?? -1, sessionPresent: packet.sessionPresent };
+    if (packet.cmd === 'publish' && packet.qos === 1) socket.write(mqttBytes({ cmd: 'puback', messageId: packet.messageId! }));
+  });
+  socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+  const connect = mqttBytes({
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: options.clean, keepalive: options.keepalive ?? 0,
+    clientId: TELFM.deviceId, username: TELFM.deviceId, password: Buffer.from(TELFM.secret),
+  });
+  socket.write(options.extra ? Buffer.concat([connect, options.extra]) : connect);
+  await until(() => connack !== undefined, 3_000, 'CONNACK');
+  return { socket, seen, connack: connack! };
+}
+
+t.test('a clean CONNECT of an id with a stored session drops it, as aedes does', async (t) => {
+  const { server, mqttUrl, url } = await startTestServer(t);
+  const hash = await postLogin(url);
+  const observer = { username: ALICE.login, password: ALICE.password, clientId: 'dash-lean' };
+
+  // an observer's persistent session gets a tracker's reported message queued while it is offline
+  const first = await connect(t, mqttUrl, { ...observer, clean: false });
+  await first.subscribeAsync('trackers/+/config/#', { qos: 1 });
+  await first.endAsync();
+  const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
+  await tracker.publishAsync(reportedTopic, JSON.stringify({ settings: { n: 1 } }), { qos: 1 });
+  await settle(100);
+  const control = await connect(t, mqttUrl, { ...observer, clean: false });
+  const controlReceived = collect(control);
+  await until(() => controlReceived.length === 1, 3_000, 'the queued message');
+  t.same(controlReceived[0]!.payload, { settings: { n: 1 } }, 'control: a resumed session gets what was queued for it');
+  await control.endAsync();
+  await tracker.publishAsync(reportedTopic, JSON.stringify({ settings: { n: 2 } }), { qos: 1 });
+  await settle(100);
+
+  // a clean CONNECT with that client id: session not present, nothing of it delivered
+  const clean = await connect(t, mqttUrl, { ...observer, clean: true });
+  const cleanReceived = collect(clean);
+  await settle(300);
+  t.same(cleanReceived, [], 'the queued message is not delivered to the clean session');
+  await clean.endAsync();
+
+  // the stored session is gone: a persistent CONNECT finds nothing, gets nothing
+  const resumed = await connect(t, mqttUrl, { ...observer, clean: false });
+  const resumedReceived = collect(resumed);
+  await settle(300);
+  t.same(resumedReceived, [], 'neither subscriptions nor queued messages survived the clean session');
+
+  // and the tracker's config still flows to a clean observer that subscribes
+  const live = await connect(t, mqttUrl, { ...observer, clientId: 'dash-live' });
+  const liveReceived = collect(live);
+  await live.subscribeAsync(topic, { qos: 1 });
+  await post(url, 'tracker/settings/tracking/update', { hash, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });
+  await until(() => liveReceived.some((m) => m.topic === topic));
+  t.ok(server.broker.lean, 'lean path in use');
+});
+
+t.test('wills of clean sessions: published when the connection is lost, not after DISCONNECT', async (t) => {
+  const { server, mqttUrl } = await startTestServer(t);
+  const will = { topic: reportedTopic, payload: Buffer.from(JSON.stringify({ settings: {} })), qos: 1 as const, retain: false };
+  const polite = await connect(t, mqttUrl, trackerOptions(TELFM, { will }));
+  await polite.endAsync();
+  await settle(200);
+  t.equal(server.devices.counters.reported, 0, 'no will after a DISCONNECT');
+
+  const port = server.ports.mqtt!;
+  const socket = await rawSocket(port);
+  socket.on('error', () => undefined);
+  socket.write(
+    mqttBytes({
+      cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0,
+      clientId: TELFM.deviceId, username: TELFM.deviceId, password: Buffer.from(TELFM.secret), will,
+    }),
+  );
+  await until(() => (server.broker.aedes as unknown as { clients: Record<string, { connected: boolean }> }).clients[TELFM.deviceId]?.connected === true);
+  socket.destroy();
+  await until(() => server.devices.counters.reported === 1, 3_000, 'the will');
+  t.pass('the will is published when the connection is lost');
+});
+
+t.test('keepalive of a clean session: a silent client is closed after 1.5 × keepalive', async (t) => {
+  const { server } = await startTestServer(t);
+  const started = Date.now();
+  const before = server.broker.lean!.leanConnects;
+  const { socket, connack } = await rawConnect(t, server.ports.mqtt!, { clean: true, keepalive: 1 });
+  t.same(connack, { returnCode: 0, sessionPresent: false }, 'accepted');
+  t.equal(server.broker.lean!.leanConnects, before + 1, 'lean path');
+  await socketClosed(socket, 4_000);
+  const elapsed = Date.now() - started;
+  t.ok(elapsed >= 1_400, `closed after ${elapsed} ms, not before 1.5 s`);
+});
+
+t.test('CONNECT and SUBSCRIBE in one write: CONNACK, SUBACK and the retained config', async (t) => {
+  const { server, url } = await startTestServer(t);
+  const hash = await postLogin(url);
+  await post(url, 'tracker/settings/tracking/update', { hash, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });
+  const before = server.broker.lean!.leanConnects;
+  const { seen, socket } = await rawConnect(t, server.ports.mqtt!, {
+    clean: true,
+    extra: mqttBytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] }),
+  });
+  t.equal(server.broker.lean!.leanConnects, before + 1, 'lean path');
+  await until(() => seen.includes('publish'));
+  t.same(seen, ['connack', 'suback', 'publish'], 'in order');
+  let state = '';
+  for (const deadline = Date.now() + 3_000; Date.now() < deadline && state !== 'delivered'; await settle(20)) {
+    state = (await post(url, 'tracker/settings/tracking/read', { hash, tracker_id: TELFM.trackerId })).body.sync.state as string;
+  }
+  t.equal(state, 'delivered', 'its PUBACK marks the version delivered');
+  socket.destroy();
+});
+
+async function postLogin(url: string): Promise<string> {
+  const answer = await post(url, 'user/auth', { login: ALICE.login, password: ALICE.password });
+  return answer.body.hash as string;
+}
+
+t.test('on another aedes the patch is not installed and says why', async (t) => {
+  const { installLeanClients } = await import('../../src/broker/lean-clients.js');
+  const reasons: string[] = [];
+  const other = { version: '9.9.9', handle: () => undefined } as unknown as Parameters<typeof installLeanClients>[0];
+  t.equal(await installLeanClients(other, (reason) => reasons.push(reason)), undefined, 'not installed');
+  t.match(reasons[0], /aedes 9\.9\.9 is not/, 'reason given');
+});

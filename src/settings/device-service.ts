@@ -70,9 +70,9 @@ export class DeviceService {
     return new Set(this.store.trackers.visibleDeviceIds(observer.userId, observer.subuser));
   }
 
-  /** See Store.durable: a config read from the database is sent to a tracker only once this settles. */
+  /** See Store.settingsDurable: a config read from the database is sent to a tracker only once this settles. */
   durable(): Promise<void> | undefined {
-    return this.store.durable();
+    return this.store.settingsDurable();
   }
 
   latestConfig(deviceId: string): ConfigMessage | undefined {

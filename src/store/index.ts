@@ -30,6 +30,11 @@ export interface Store {
    * Always undefined unless the store was opened with `flushWalOffThread` (SQLite then syncs itself).
    */
   durable(): Promise<void> | undefined;
+  /**
+   * Like `durable()`, for the settings versions only (what a config published to a tracker is made
+   * of): trackers' answers written meanwhile do not make a SUBSCRIBE wait for a disk flush.
+   */
+  settingsDurable(): Promise<void> | undefined;
   /** Asks the checkpoint worker for a checkpoint now (a service store; tests). */
   checkpointNow(): void;
   close(): void;
@@ -45,13 +50,14 @@ export interface StoreOptions extends OpenOptions {
 export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
-  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync) : undefined;
+  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync, () => db.inTransaction) : undefined;
   if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const checkpointer = offThread
     ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 500, options.onCheckpoint)
     : undefined;
   const freshness = new Freshness(db, wal && (() => wal.written()));
-  const settings = new SettingsRepository(db, freshness);
+  let settingsWrittenAt = 0;
+  const settings = new SettingsRepository(db, freshness, () => (settingsWrittenAt = wal?.writes ?? 0));
   return {
     db,
     freshness,
@@ -67,6 +73,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
       }
     },
     durable: wal ? () => wal.durable() : () => undefined,
+    settingsDurable: wal ? () => wal.durable(settingsWrittenAt) : () => undefined,
     checkpointNow: () => checkpointer?.now(),
     close: () => {
       if (!db.open) return;

@@ -57,6 +57,8 @@ export class SettingsRepository {
   constructor(
     private readonly db: Db,
     private readonly freshness: Freshness = new Freshness(db),
+    /** Told after each new version is written (Store.settingsDurable). */
+    private readonly versionWritten: () => void = () => undefined,
   ) {
     this.syncOf = db.prepare<[number], SyncRow>(
       `SELECT version, settings, state, changed_at, delivered_at, applied_at, reason, reported
@@ -107,6 +109,7 @@ export class SettingsRepository {
   appendVersion(device: number, version: number, settingsJson: string, changedBy: number | null, changedAt: string): void {
     this.wrote(device, this.insertVersion.run(device, version, settingsJson, changedBy, changedAt).changes);
     this.wrote(device, this.upsertLatest.run(device, version, settingsJson, changedAt).changes);
+    this.versionWritten();
   }
 
   /**

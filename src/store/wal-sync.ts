@@ -35,9 +35,16 @@ export class WalSync {
   private failure: Error | undefined;
   private waiters: Array<{ generation: number; resolve: () => void; reject: (err: Error) => void }> = [];
 
+  private startDeferred = false;
+
+  /**
+   * `inTransaction`: a flush must not start while a transaction is open (the thread pool could flush
+   * before the COMMIT writes its frames, and the flush would be taken to cover them).
+   */
   constructor(
     private readonly walFile: string,
     private readonly flush: Fsync = fsync,
+    private readonly inTransaction: () => boolean = () => false,
   ) {}
 
   /** A commit (or an autocommit statement) wrote to the WAL. */
@@ -45,11 +52,19 @@ export class WalSync {
     this.generation++;
   }
 
-  /** undefined when every commit so far is on disk; else settles once it is (rejects if the flush failed). */
-  durable(): Promise<void> | undefined {
+  /** The write count so far: `durable(at)` waits for the writes up to that one only. */
+  get writes(): number {
+    return this.generation;
+  }
+
+  /**
+   * undefined when every commit so far (or up to write `upTo`) is on disk; else settles once it is
+   * (rejects if the flush failed).
+   */
+  durable(upTo = this.generation): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.synced === this.generation) return undefined;
-    const generation = this.generation;
+    if (this.synced >= upTo) return undefined;
+    const generation = upTo;
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ generation, resolve, reject });
       this.start();
@@ -57,7 +72,15 @@ export class WalSync {
   }
 
   private start(): void {
-    if (this.flushing) return;
+    if (this.flushing || this.startDeferred) return;
+    if (this.inTransaction()) {
+      this.startDeferred = true;
+      setImmediate(() => {
+        this.startDeferred = false;
+        this.start();
+      });
+      return;
+    }
     const covers = this.generation;
     let fd: number;
     try {

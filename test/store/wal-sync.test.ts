@@ -124,3 +124,43 @@ t.test('the store: without flushWalOffThread SQLite syncs itself and nothing wai
     store.close();
   }
 });
+
+t.test('a flush asked for inside a transaction starts after it ends', async (t) => {
+  const dir = tempDir(t);
+  const { fsync, calls } = heldFsync();
+  const store = openStore(join(dir, 't.db'), { flushWalOffThread: true, fsync });
+  t.teardown(() => store.close());
+  store.db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'u', 'x', 'now');
+    INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
+    INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'd1', 'telfm', x'00');`);
+  let waiting: Promise<void> | undefined;
+  store.transaction(() => {
+    store.settings.appendVersion(1, 1, '{}', 1, 'now');
+    waiting = store.durable();
+    t.equal(calls.length, 0, 'no flush while the COMMIT has not written its frames');
+  });
+  t.ok(waiting);
+  await turn();
+  t.equal(calls.length, 1, 'the flush starts once the transaction is over');
+  calls[0]!(null);
+  await waiting;
+});
+
+t.test('settingsDurable waits for settings versions only', async (t) => {
+  const dir = tempDir(t);
+  const { fsync, calls } = heldFsync();
+  const store = openStore(join(dir, 't.db'), { flushWalOffThread: true, fsync });
+  t.teardown(() => store.close());
+  store.db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'u', 'x', 'now');
+    INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
+    INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'd1', 'telfm', x'00');`);
+  store.transaction(() => store.settings.appendVersion(1, 1, '{}', 1, 'now'));
+  const settings = store.settingsDurable();
+  t.ok(settings, 'a new version waits for its flush');
+  calls[0]!(null);
+  await settings;
+  store.transaction(() => store.settings.answered(1, 1, 'applied', null, 'now'));
+  t.equal(store.settingsDurable(), undefined, "a tracker's answer does not make a config wait");
+  t.ok(store.durable(), 'but an HTTP answer does');
+  calls[1]!(null);
+});

@@ -90,8 +90,8 @@ export const MIGRATIONS: readonly string[] = [
    * 2: settings_versions becomes an append-only log (rowid order = commit order) with a unique index
    * on (device, version). Keyed by (device, version) WITHOUT ROWID, each new version went into a random
    * page of a table of full rows; appended, it fills the last page and only the small index entry lands
-   * at random: SQLite's CPU per update halved in a micro-benchmark of the update's writes (10,000
-   * devices, groups of 40: 42 → 26 µs; docs/benchmarks.md).
+   * at random: SQLite's CPU per update fell by about a quarter (bench/sqlite-layout.ts: 10,000 devices,
+   * groups of 40, 34–37 → 26–27 µs; docs/benchmarks.md).
    */ `
   CREATE TABLE settings_log (
     id         INTEGER PRIMARY KEY,

@@ -1,14 +1,15 @@
 import formbody from '@fastify/formbody';
 import type { Logger } from '../logger.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { TOKEN_PATTERN } from '../auth/crypto.js';
 import { ApiError, Errors } from '../errors.js';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Principal } from '../settings/types.js';
-import { ACTIONS, actionName, type Services } from './actions.js';
-import { classify, errorBody } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import { actionName, type Services } from './actions.js';
+import { SECURITY_HEADERS, deliver, errorAnswer, sendReply } from './answer.js';
+import { CallHandler, isObject } from './call.js';
+import { errorBody } from './errors.js';
+import { FastPath } from './fast-path.js';
+import { serverFactory } from './server-factory.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 
 export interface HttpOptions {
@@ -25,28 +26,11 @@ export interface HttpOptions {
   /** /health answers 200 only once this says the listeners accept connections. */
   readonly isReady: () => boolean;
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
-}
-
-type Json = Record<string, unknown>;
-
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-} as const;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** hash in the body, else in the query, else `Authorization: NVX <hash>` (SPEC §3). */
-function credentialOf(body: Json, query: Json, request: FastifyRequest): unknown {
-  if (body.hash !== undefined) return body.hash;
-  if (query.hash !== undefined) return query.hash;
-  const header = request.headers.authorization;
-  return header?.startsWith('NVX ') ? header.slice(4).trim() : undefined;
+  /**
+   * false: every request goes through fastify, none is pre-routed (the tests compare both paths
+   * byte for byte; also a switch should the fast path ever need to be ruled out). Default true.
+   */
+  readonly fastPath?: boolean;
 }
 
 /**
@@ -66,40 +50,59 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy();
 }
 
-/** The Navixy-compatible API: one route that runs SPEC §3's checks in order. */
+/**
+ * The Navixy-compatible API: one route that runs SPEC §3's checks in order, with the hot calls
+ * (settings read and update, POST JSON) pre-routed in front of fastify by src/http/fast-path.ts.
+ * Both run the same CallHandler and write through answer.ts.
+ */
 export function buildHttpApp(services: Services, options: HttpOptions): FastifyInstance {
   // Slow clients: the request head within headersTimeout (a silent connection too), the whole request
   // within requestTimeout (node answers 408 and closes), idle keep-alive closed after keepAliveTimeout.
   // Node checks the first two every connectionsCheckingInterval (30 s by default: here at most 1 s).
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
-  const nodeServer = {
-    requestTimeout,
-    headersTimeout,
-    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 2))),
-    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; an API with one
-    // virtual host serves it like any other (every answer is the Navixy envelope).
-    requireHostHeader: false,
-  };
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 72_000;
+  const calls = new CallHandler(services, options);
+  const fast = new FastPath(calls, services, options.bodyLimit, options.logger as FastifyBaseLogger);
+  fast.enabled = options.fastPath ?? true;
   const app = Fastify({
     bodyLimit: options.bodyLimit,
     loggerInstance: options.logger as FastifyBaseLogger,
-    ...(options.https ? { https: { ...nodeServer, ...options.https } } : { http: nodeServer }),
+    serverFactory: serverFactory(
+      {
+        requestTimeout,
+        headersTimeout,
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 2))),
+        // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; an API with one
+        // virtual host serves it like any other (every answer is the Navixy envelope).
+        requireHostHeader: false,
+        keepAliveTimeout,
+        https: options.https,
+      },
+      fast,
+    ),
+    // Only for the listen log's URLs (https://…): the server itself comes from serverFactory.
+    ...(options.https && { https: options.https }),
     requestTimeout,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 72_000,
+    keepAliveTimeout,
     return503OnClosing: true,
     clientErrorHandler,
     // A URL that does not even decode (`/%zz`) is an unknown path too, answered like any other.
-    frameworkErrors: (err, _request, reply) => {
+    frameworkErrors: (err, request, reply) => {
       reply.headers(SECURITY_HEADERS);
-      return fail(reply, err.code === 'FST_ERR_BAD_URL' ? new ApiError('wrongHandler') : err);
+      return fail(request, reply, err.code === 'FST_ERR_BAD_URL' ? new ApiError('wrongHandler') : err);
     },
     // Per-request lines would dominate the log and the CPU at fleet scale; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLoggerFactory,
   });
-  const perCredential = new RateLimiter(options.rateLimitPerCredential);
-  const perAddress = new RateLimiter(options.rateLimitPerAddress);
+  const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig;
+  fast.useJsonParser(app.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error'));
+  // fastify answers 503 from the moment it starts closing: the fast path leaves it every request.
+  app.addHook('preClose', (done) => {
+    fast.enabled = false;
+    done();
+  });
 
   app.register(formbody, { bodyLimit: options.bodyLimit });
   // Any other content type is read (so an oversized body still answers 9 first) and then refused: 5.
@@ -110,14 +113,14 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
     reply.headers(SECURITY_HEADERS);
   });
 
-  const fail = (reply: FastifyReply, err: unknown) => {
-    const { def, errors } = classify(err);
-    if (def.http >= 500) reply.log.error({ err }, 'request failed');
-    return reply.code(def.http).type('application/json').send(errorBody(def, errors));
+  // Every answer of the API leaves through `deliver` (the durability gate), on both paths.
+  const fail = (request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply | Promise<FastifyReply> => {
+    const pending = deliver(services.durable, errorAnswer(err, reply.log), sendReply, reply, request.log);
+    return pending === undefined ? reply : pending.then(() => reply);
   };
 
-  app.setErrorHandler((err, _request, reply) => fail(reply, err));
-  app.setNotFoundHandler((_request, reply) => fail(reply, new ApiError('wrongHandler')));
+  app.setErrorHandler((err, request, reply) => fail(request, reply, err));
+  app.setNotFoundHandler((request, reply) => fail(request, reply, new ApiError('wrongHandler')));
 
   app.get('/health', async (_request, reply) =>
     options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' }),
@@ -129,25 +132,10 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
     handler: async (request, reply) => {
       // No body at all (GET) is no parameters; a JSON `null` body is a body that is not an object.
       const body: unknown = request.body === undefined ? {} : request.body;
-      if (!isObject(body)) return fail(reply, new ApiError('wrongFormat'));
       const query = isObject(request.query) ? request.query : {};
-      const action = ACTIONS.get(actionName(request.url));
-      if (!action) return fail(reply, new ApiError('wrongHandler'));
-      try {
-        let principal: Principal | undefined;
-        if (action.authenticated) {
-          const hash = credentialOf(body, query, request);
-          if (typeof hash !== 'string' || !TOKEN_PATTERN.test(hash)) throw new ApiError('wrongHash');
-          principal = services.auth.authenticate(hash);
-          if (!perCredential.take(hash)) throw new ApiError('tooManyRequests');
-        }
-        if (!perAddress.take(request.ip)) throw new ApiError('tooManyRequests');
-        const { hash: _hash, ...params } = { ...query, ...body };
-        const result = await action.run(services, params, principal);
-        return { success: true, ...result };
-      } catch (err) {
-        return fail(reply, err);
-      }
+      const answer = await calls.handle(actionName(request.url), body, query, request.headers.authorization, request.ip, request.log);
+      await deliver(services.durable, answer, sendReply, reply, request.log);
+      return reply;
     },
   });
   return app;

@@ -48,3 +48,14 @@ export function parseParams<S extends z.ZodType>(schema: S, params: Json): z.out
   });
   throw invalidParameters(errors);
 }
+
+/**
+ * `tracker_id` as `parseParams(paramSchemas.tracker, …)` gives it, without running zod for the
+ * usual JSON number (the settings read's hot path): a positive safe integer passes that schema
+ * unchanged; anything else goes through it for the same answer and the same errors.
+ */
+export function trackerIdOf(params: Json): number {
+  const id = params.tracker_id;
+  if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return id;
+  return parseParams(paramSchemas.tracker, params).tracker_id;
+}

@@ -22,9 +22,17 @@ function parseObject(text: string | null): Record<string, unknown> | undefined {
  * The parsed JSON of a sync row, kept as long as the row object lives: the store serves the same
  * row object until the device's settings or state change, so a read parses nothing twice.
  */
-const parsed = new WeakMap<SyncRow, { latest: Settings | undefined; reported: Settings | undefined; view?: SyncView }>();
+interface Parsed {
+  readonly latest: Settings | undefined;
+  readonly reported: Settings | undefined;
+  view?: SyncView;
+  /** `reported` less the fields `profile` rejects (rows of one device share a profile; checked anyway). */
+  sanitized?: { readonly profile: CompiledProfile; readonly settings: Settings };
+}
 
-function parsedOf(sync: SyncRow) {
+const parsed = new WeakMap<SyncRow, Parsed>();
+
+function parsedOf(sync: SyncRow): Parsed {
   let entry = parsed.get(sync);
   if (!entry) {
     entry = { latest: parseObject(sync.settings), reported: parseObject(sync.reported) };
@@ -39,10 +47,13 @@ function parsedOf(sync: SyncRow) {
  * The result may be shared: copy it before changing it.
  */
 export function effectiveSettings(sync: SyncRow, profile: CompiledProfile): Settings {
-  const { latest, reported } = parsedOf(sync);
-  if (latest) return latest;
-  if (reported) return profile.sanitize(reported);
-  return profile.defaults;
+  const entry = parsedOf(sync);
+  if (entry.latest) return entry.latest;
+  if (!entry.reported) return profile.defaults;
+  // Kept with the row (rows and profiles are immutable): the same object for every read, so the
+  // read answer's text below stays cached too.
+  if (entry.sanitized?.profile !== profile) entry.sanitized = { profile, settings: profile.sanitize(entry.reported) };
+  return entry.sanitized.settings;
 }
 
 /** The `sync` object of a row (shared between reads of the same row: do not mutate). */
@@ -62,4 +73,20 @@ function buildSyncView(sync: SyncRow, reported: Settings | undefined): SyncView 
     ...(sync.reason !== null && { reason: sync.reason }),
     ...(reported !== undefined && { reported }),
   };
+}
+
+/**
+ * The JSON text of a settings read's success answer, exactly `JSON.stringify({ success: true,
+ * ...result })` (key order success, value, sync), kept per `sync` view (one per row object) for the
+ * `value` it was made with: a read of an unchanged tracker serializes nothing. Both objects are
+ * immutable and shared while the row lives, so the text cannot go stale.
+ */
+const answers = new WeakMap<SyncView, { readonly value: Settings; readonly text: string }>();
+
+export function settingsAnswer(result: { readonly value: Settings; readonly sync: SyncView }): string {
+  const cached = answers.get(result.sync);
+  if (cached !== undefined && cached.value === result.value) return cached.text;
+  const text = JSON.stringify({ success: true, ...result });
+  answers.set(result.sync, { value: result.value, text });
+  return text;
 }

@@ -1,0 +1,116 @@
+/**
+ * HTTP/1.1 over a bare TCP socket, for tests that compare answers byte for byte: the request bytes
+ * are written exactly as given (optionally in separate TCP packets), the answers are returned as the
+ * server sent them, framed by Content-Length, with only the Date header's value masked.
+ */
+import { connect } from 'node:net';
+
+export interface RawResponse {
+  /** The whole answer as sent (latin1), `Date:` value masked. */
+  readonly text: string;
+  readonly status: number;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: string;
+}
+
+export interface Exchange {
+  readonly responses: readonly RawResponse[];
+  /** Whether the server closed the connection after the answers. */
+  readonly closed: boolean;
+}
+
+export interface ExchangeOptions {
+  /** Answers to wait for (keep-alive: several requests on one connection). Default 1. */
+  readonly count?: number;
+  /** Between writes of the parts (with Nagle off, each part is its own TCP packet). Default 0. */
+  readonly gapMs?: number;
+  /** How long to wait after the last answer to see whether the server closes. Default 100. */
+  readonly closeWaitMs?: number;
+  /** The answers are to HEAD requests (no body despite Content-Length). */
+  readonly head?: boolean;
+}
+
+function parse(buffer: Buffer, head: boolean): { response: RawResponse; rest: Buffer } | undefined {
+  const end = buffer.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const headText = buffer.subarray(0, end).toString('latin1');
+  const [statusLine = '', ...lines] = headText.split('\r\n');
+  const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  const length = head ? 0 : Number(headers.get('content-length') ?? 0);
+  if (buffer.length < end + 4 + length) return undefined;
+  const body = buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+  const text = buffer
+    .subarray(0, end + 4 + length)
+    .toString('latin1')
+    .replace(/^(date):.*$/im, '$1: <masked>');
+  return { response: { text, status: Number(statusLine.split(' ')[1]), headers, body }, rest: buffer.subarray(end + 4 + length) };
+}
+
+export function exchange(port: number, parts: readonly (string | Buffer)[], options: ExchangeOptions = {}): Promise<Exchange> {
+  const { count = 1, gapMs = 0, closeWaitMs = 100, head = false } = options;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const responses: RawResponse[] = [];
+    let buffer: Buffer = Buffer.alloc(0);
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      socket.destroy();
+      resolve({ responses, closed });
+    };
+    const deadline = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within 5 s (${responses.length} of ${count}): ${buffer.toString('latin1').slice(0, 300)}`));
+    }, 5_000);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (let next = parse(buffer, head); next; next = parse(buffer, head)) {
+        responses.push(next.response);
+        buffer = next.rest;
+      }
+      if (responses.length >= count && !timer) {
+        clearTimeout(deadline);
+        timer = setTimeout(done, closeWaitMs);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      closed = true;
+      clearTimeout(deadline);
+      if (responses.length >= count) done();
+      else reject(new Error(`closed after ${responses.length} of ${count} answers: ${buffer.toString('latin1').slice(0, 300)}`));
+    });
+    socket.on('connect', async () => {
+      for (const [i, part] of parts.entries()) {
+        if (i > 0 && gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+        if (!socket.destroyed) socket.write(part);
+      }
+    });
+  });
+}
+
+/** A POST request's bytes with a JSON (by default) body and a Content-Length. */
+export function postBytes(path: string, body: string, headers: Record<string, string> = {}): string {
+  const fields = { host: 'x', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers };
+  const head = Object.entries(fields)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return `POST ${path} HTTP/1.1\r\n${head}\r\n${body}`;
+}
+
+/** The same body, chunked (no Content-Length), cut into chunks of `size` bytes. */
+export function chunkedBytes(path: string, body: string, size: number, headers: Record<string, string> = {}): Buffer {
+  const bytes = Buffer.from(body);
+  const head = Object.entries({ host: 'x', 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...headers })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  const parts = [Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n`)];
+  for (let at = 0; at < bytes.length; at += size) {
+    const piece = bytes.subarray(at, at + size);
+    parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(parts);
+}

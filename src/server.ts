@@ -74,7 +74,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
   const { store, profiles } = openCore(config, {
     service: true,
     ...outside,
-    onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint failed (the service checkpoints itself past the backstop)'),
+    onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint by the worker failed (the service checkpoints itself meanwhile)'),
   });
   let ready = false;
   const auth = new AuthService(store, {

@@ -6,7 +6,7 @@ import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
 import { WalSync, type Fsync } from './wal-sync.js';
-import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
+import { Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
 export type { SyncRow, SyncState, LatestConfigRow } from './settings.js';
@@ -51,9 +51,8 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
   const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync, () => db.inTransaction) : undefined;
-  if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const checkpointer = offThread
-    ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 500, options.onCheckpoint)
+    ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 10, options.onCheckpoint)
     : undefined;
   const freshness = new Freshness(db, wal && (() => wal.written()));
   let settingsWrittenAt = 0;

@@ -6,12 +6,12 @@ import { openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/server.js';
 import { until } from '../helpers/mqtt.js';
 
-t.test('the service store checkpoints on a worker, not in its commits', async (t) => {
+t.test('the service store copies WAL pages on a worker, not in its commits', async (t) => {
   const file = join(tempDir(t), 't.db');
   const results: CheckpointResult[] = [];
   const store = openStore(file, { flushWalOffThread: true, checkpointIntervalMs: 60_000, onCheckpoint: (r) => results.push(r) });
   t.teardown(() => store.close());
-  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 20_000, 'the committing connection only checkpoints as a backstop');
+  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000, "the committing connection keeps SQLite's automatic checkpoint (it finishes what the worker copied)");
   const before = statSync(file).size;
   const model = store.db.prepare("INSERT INTO models (code, tracking_profile, source) VALUES (?, NULL, 'config')");
   store.transaction(() => {
@@ -26,6 +26,17 @@ t.test('the service store checkpoints on a worker, not in its commits', async (t
   t.ok(results[0]!.log! > 0 && results[0]!.checkpointed === results[0]!.log, 'every frame copied (PASSIVE, nobody else reading)');
   t.ok(statSync(file).size > before, 'the database file holds the pages now');
   t.equal(store.db.prepare('SELECT count(*) FROM models').pluck().get(), 3000, 'and reads see them');
+});
+
+t.test('the worker copies pages on its own timer', async (t) => {
+  const file = join(tempDir(t), 't.db');
+  const store = openStore(file, { flushWalOffThread: true, checkpointIntervalMs: 20 });
+  t.teardown(() => store.close());
+  const before = statSync(file).size;
+  const model = store.db.prepare("INSERT INTO models (code, tracking_profile, source) VALUES (?, NULL, 'config')");
+  for (let i = 0; i < 20; i++) store.transaction(() => model.run(`model-${i}-${'y'.repeat(3000)}`));
+  await until(() => statSync(file).size > before, 5000, 'the pages in the database file');
+  t.ok(statSync(file).size > before, 'copied without being asked');
 });
 
 t.test('a CLI store checkpoints the usual way', async (t) => {

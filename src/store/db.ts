@@ -21,7 +21,7 @@ export interface OpenOptions {
    * never for a CLI command that exits right after its commit.
    */
   readonly flushWalOffThread?: boolean;
-  /** How often the worker checkpoints (flushWalOffThread only); 10 ms unless given. */
+  /** How often the worker checkpoints (flushWalOffThread only); 100 ms unless given. */
   readonly checkpointIntervalMs?: number;
 }
 

@@ -6,7 +6,7 @@ import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
 import { WalSync, type Fsync } from './wal-sync.js';
-import { Checkpointer, type CheckpointResult } from './checkpointer.js';
+import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
 export type { SyncRow, SyncState, LatestConfigRow } from './settings.js';
@@ -51,8 +51,21 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
   const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync, () => db.inTransaction) : undefined;
+  if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  const finishCheckpoint = (result: CheckpointResult): void => {
+    if (result.tail && db.open && !db.inTransaction) {
+      try {
+        const [done] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+        options.onCheckpoint?.({ tail: true, ...done });
+      } catch (err) {
+        options.onCheckpoint?.({ error: (err as Error).message });
+      }
+      return;
+    }
+    options.onCheckpoint?.(result);
+  };
   const checkpointer = offThread
-    ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 10, options.onCheckpoint)
+    ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 100, finishCheckpoint)
     : undefined;
   const freshness = new Freshness(db, wal && (() => wal.written()));
   let settingsWrittenAt = 0;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { CheckpointResult } from '../../src/store/checkpointer.js';
+import { RESTART_FRAMES, type CheckpointResult } from '../../src/store/checkpointer.js';
 import { openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/server.js';
 import { until } from '../helpers/mqtt.js';
@@ -11,7 +11,7 @@ t.test('the service store copies WAL pages on a worker, not in its commits', asy
   const results: CheckpointResult[] = [];
   const store = openStore(file, { flushWalOffThread: true, checkpointIntervalMs: 60_000, onCheckpoint: (r) => results.push(r) });
   t.teardown(() => store.close());
-  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000, "the committing connection keeps SQLite's automatic checkpoint (it finishes what the worker copied)");
+  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 20_000, 'the committing connection checkpoints by itself only as a backstop');
   const before = statSync(file).size;
   const model = store.db.prepare("INSERT INTO models (code, tracking_profile, source) VALUES (?, NULL, 'config')");
   store.transaction(() => {
@@ -37,6 +37,30 @@ t.test('the worker copies pages on its own timer', async (t) => {
   for (let i = 0; i < 20; i++) store.transaction(() => model.run(`model-${i}-${'y'.repeat(3000)}`));
   await until(() => statSync(file).size > before, 5000, 'the pages in the database file');
   t.ok(statSync(file).size > before, 'copied without being asked');
+});
+
+t.test('once the WAL is long, the service finishes the checkpoint and the WAL restarts', async (t) => {
+  const file = join(tempDir(t), 't.db');
+  const results: CheckpointResult[] = [];
+  const store = openStore(file, { flushWalOffThread: true, checkpointIntervalMs: 20, onCheckpoint: (r) => results.push(r) });
+  t.teardown(() => store.close());
+  const model = store.db.prepare("INSERT INTO models (code, tracking_profile, source) VALUES (?, NULL, 'config')");
+  for (let i = 0; i < 40; i++) {
+    store.transaction(() => {
+      for (let j = 0; j < 100; j++) model.run(`model-${i}-${j}-${'z'.repeat(3000)}`);
+    });
+  }
+  const framesWritten = statSync(`${file}-wal`).size / 4120;
+  t.ok(framesWritten > RESTART_FRAMES, `the WAL holds ${Math.round(framesWritten)} frames`);
+  await until(() => results.some((r) => r.tail), 5000, 'the worker asking the service to finish the checkpoint');
+  const finished = results.find((r) => r.tail)!;
+  t.ok(finished.log! >= RESTART_FRAMES && finished.checkpointed === finished.log, 'the service checkpointed what was left');
+  results.length = 0;
+  store.transaction(() => model.run('after')); // a write after a complete checkpoint restarts the WAL
+  store.checkpointNow();
+  await until(() => results.some((r) => r.log !== undefined), 5000, "the worker's report");
+  const report = results.find((r) => r.log !== undefined)!;
+  t.ok(report.log! < 100, `the WAL restarted from its beginning (${report.log} frames in it now)`);
 });
 
 t.test('a CLI store checkpoints the usual way', async (t) => {

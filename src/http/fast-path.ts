@@ -42,6 +42,12 @@ export class FastPath {
   /** false: fastify gets every request (cleared when fastify starts closing: it answers 503 then). */
   enabled = true;
   private parseJson: FastifyBodyParser<string> | undefined;
+  private parsedError: unknown = null;
+  private parsedBody: unknown;
+  private readonly captureParsed = (err: Error | null, body?: unknown): void => {
+    this.parsedError = err;
+    this.parsedBody = body;
+  };
 
   constructor(
     private readonly calls: CallHandler,
@@ -79,12 +85,12 @@ export class FastPath {
   finish(req: IncomingMessage, reading: Reading): void {
     const { res, chunks, length } = reading;
     const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8');
-    // fastify's parser calls back synchronously: no closure per request.
-    this.parseJson!(req as unknown as FastifyRequest, text, captureParsed);
-    const err = parsedError;
-    const body = parsedBody;
-    parsedError = null;
-    parsedBody = undefined;
+    // fastify's parser calls back synchronously: one callback per instance, no closure per request.
+    this.parseJson!(req as unknown as FastifyRequest, text, this.captureParsed);
+    const err = this.parsedError;
+    const body = this.parsedBody;
+    this.parsedError = null;
+    this.parsedBody = undefined;
     if (err != null) return this.answer(res, { ...errorAnswer(err, this.log), close: true });
     const answer = this.calls.handle(reading.name, body, undefined, req.headers.authorization, req.socket.remoteAddress, this.log);
     if (answer instanceof Promise) void answer.then((a) => this.answer(res, a));
@@ -99,14 +105,6 @@ export class FastPath {
   private answer(res: ServerResponse, answer: Answer): void {
     void deliver(this.services.durable, answer, writeRaw, res, this.log);
   }
-}
-
-let parsedError: unknown = null;
-let parsedBody: unknown;
-
-function captureParsed(err: Error | null, body?: unknown): void {
-  parsedError = err;
-  parsedBody = body;
 }
 
 function stop(req: Taken): Reading | undefined {

@@ -76,7 +76,22 @@ export interface Service {
 }
 
 /** Starts the built service and waits until /health answers 200. */
+/**
+ * Starts the built service on free ports. A port found free can be taken by another socket (an
+ * outgoing connection's ephemeral port) before the service listens on it: then it is started again
+ * on other ports (the long crash test restarts it hundreds of times and met this).
+ */
 export async function spawnService(options: ServiceOptions): Promise<Service> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function spawnOnce(options: ServiceOptions): Promise<Service> {
   ensureBuilt();
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const proc = spawn(process.execPath, [CLI, 'serve'], {

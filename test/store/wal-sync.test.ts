@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { openStore } from '../../src/store/index.js';
 import { WalSync, type Fsync } from '../../src/store/wal-sync.js';
 import { tempDir } from '../helpers/server.js';
@@ -10,6 +10,17 @@ function heldFsync() {
   const calls: Array<(err: NodeJS.ErrnoException | null) => void> = [];
   const fsync: Fsync = (_fd, done) => void calls.push(done);
   return { fsync, calls };
+}
+
+/** A service store whose WAL flushes the test releases, holding user 1 and device 1 (model telfm). */
+function heldStoreWithDevice(t: Test) {
+  const { fsync, calls } = heldFsync();
+  const store = openStore(join(tempDir(t), 't.db'), { flushWalOffThread: true, fsync });
+  t.teardown(() => store.close());
+  store.db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'u', 'x', 'now');
+    INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
+    INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'd1', 'telfm', x'00');`);
+  return { store, calls };
 }
 
 const state = (promise: Promise<void>) => {
@@ -126,13 +137,7 @@ t.test('the store: without flushWalOffThread SQLite syncs itself and nothing wai
 });
 
 t.test('a flush asked for inside a transaction starts after it ends', async (t) => {
-  const dir = tempDir(t);
-  const { fsync, calls } = heldFsync();
-  const store = openStore(join(dir, 't.db'), { flushWalOffThread: true, fsync });
-  t.teardown(() => store.close());
-  store.db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'u', 'x', 'now');
-    INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
-    INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'd1', 'telfm', x'00');`);
+  const { store, calls } = heldStoreWithDevice(t);
   let waiting: Promise<void> | undefined;
   store.transaction(() => {
     store.settings.appendVersion(1, 1, '{}', 1, 'now');
@@ -147,13 +152,7 @@ t.test('a flush asked for inside a transaction starts after it ends', async (t) 
 });
 
 t.test('settingsDurable waits for settings versions only', async (t) => {
-  const dir = tempDir(t);
-  const { fsync, calls } = heldFsync();
-  const store = openStore(join(dir, 't.db'), { flushWalOffThread: true, fsync });
-  t.teardown(() => store.close());
-  store.db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'u', 'x', 'now');
-    INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
-    INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'd1', 'telfm', x'00');`);
+  const { store, calls } = heldStoreWithDevice(t);
   store.transaction(() => store.settings.appendVersion(1, 1, '{}', 1, 'now'));
   const settings = store.settingsDurable();
   t.ok(settings, 'a new version waits for its flush');

@@ -13,11 +13,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
+import { arg } from './lib/args.js';
 
 const ROUNDS = Number(arg('--rounds', '1500'));
 const dir = resolve(arg('--dir', join('data', 'bench')));

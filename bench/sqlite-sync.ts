@@ -11,13 +11,9 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { arg } from './lib/args.js';
 import { performance } from 'node:perf_hooks';
 import { openStore } from '../src/store/index.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 
 const updates = Number(arg('--updates', '3000'));
 const dir = resolve(arg('--dir', join('data', 'bench')));

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { isObject, type Json } from '../json.js';
 
 /** The package root: config/ and the profiles live there, whether we run from src/ or dist/src/. */
 export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
@@ -40,12 +41,6 @@ const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], 'string' | 'in
   ['TRACKCONF_RATE_LIMIT_PER_ADDRESS', ['rateLimit', 'perAddress'], 'int'],
   ['TRACKCONF_LOG_LEVEL', ['logLevel'], 'string'],
 ];
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function deepMerge(base: Json, over: Json): Json {
   const out: Json = { ...base };

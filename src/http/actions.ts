@@ -3,8 +3,7 @@ import type { TrackerService } from '../settings/tracker-service.js';
 import type { Principal } from '../settings/types.js';
 import { settingsAnswer } from '../settings/views.js';
 import { paramSchemas, parseParams, trackerIdOf } from './params.js';
-
-type Json = Record<string, unknown>;
+import type { Json } from '../json.js';
 
 export interface Services {
   readonly auth: AuthService;

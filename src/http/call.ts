@@ -5,12 +5,7 @@ import type { Principal } from '../settings/types.js';
 import { ACTIONS, type Action, type Services } from './actions.js';
 import { errorAnswer, okAnswer, type Answer } from './answer.js';
 import { RateLimiter } from './rate-limit.js';
-
-type Json = Record<string, unknown>;
-
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject, type Json } from '../json.js';
 
 /** hash in the body, else in the query, else `Authorization: NVX <hash>` (SPEC §3). */
 function credentialOf(body: Json, query: Json | undefined, authorization: string | undefined): unknown {

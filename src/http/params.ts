@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidParameters, type ParameterError } from '../errors.js';
+import type { Json } from '../json.js';
 
 const POSITIVE_ID = { error: 'must be a positive integer' };
 
@@ -8,8 +9,6 @@ const id = z.preprocess(
   (value) => (typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : value),
   z.number(POSITIVE_ID).int(POSITIVE_ID).positive(POSITIVE_ID).max(Number.MAX_SAFE_INTEGER, POSITIVE_ID),
 );
-
-type Json = Record<string, unknown>;
 
 /** An object parameter: a JSON object, or (GET and form requests) JSON text of one. */
 const jsonObject = z.preprocess(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CompiledProfile, FieldDef, FieldError, Format, ItemDef, ProfileFile, Settings, ValidationResult } from './types.js';
+import { isObject } from '../json.js';
 
 /** Longest string value accepted anywhere (hostile input must not grow storage). */
 export const MAX_STRING_LENGTH = 256;
@@ -112,7 +113,6 @@ export function fieldSchema(def: ValueDef): z.ZodType {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (o: Record<string, unknown>, key: string): boolean => Object.hasOwn(o, key) && o[key] !== undefined;
 
 function deepFreeze<T>(value: T): T {

@@ -1,6 +1,7 @@
 import type { CompiledProfile, Settings } from '../profiles/index.js';
 import type { SyncRow, TrackerRow } from '../store/index.js';
 import type { SyncView } from './types.js';
+import { isObject } from '../json.js';
 
 /** The tracker object of tracker/list and tracker/read. */
 export function trackerView(row: TrackerRow) {
@@ -15,7 +16,7 @@ export function trackerView(row: TrackerRow) {
 function parseObject(text: string | null): Record<string, unknown> | undefined {
   if (text === null) return undefined;
   const value: unknown = JSON.parse(text);
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return isObject(value) ? value : undefined;
 }
 
 /**

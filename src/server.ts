@@ -89,6 +89,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     rateLimitPerAddress: config.rateLimit.perAddress,
     requestTimeoutMs: config.http.requestTimeoutMs,
     headersTimeoutMs: config.http.headersTimeoutMs,
+    corsOrigins: config.http.corsOrigins,
     logger,
     isReady: () => ready,
   };

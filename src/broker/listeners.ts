@@ -4,6 +4,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { SECURITY_HEADERS } from '../http/headers.js';
 
 export interface ListenerSpec {
   readonly name: 'mqtt' | 'mqtt-ws' | 'mqtts';
@@ -16,6 +17,9 @@ export interface ListenerSpec {
    */
   readonly maxPacketBytes?: number;
 }
+
+/** Where MQTT over WebSocket is served (docs/mqtt.md). */
+const WS_PATH = '/mqtt';
 
 /** What a packet may carry beyond its payload: topic, packet id, CONNECT's client id and credentials. */
 export const PACKET_HEADROOM_BYTES = 4096;
@@ -79,8 +83,13 @@ export async function startListener(broker: Aedes, spec: ListenerSpec): Promise<
     }
   };
   if (spec.name === 'mqtt-ws') {
-    const http = createHttpServer((_req, res) => res.writeHead(404).end());
-    const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: 1024 * 1024 });
+    // A plain HTTP request (no upgrade) gets nothing but the security headers every answer carries.
+    const http = createHttpServer((req, res) => {
+      const path = (req.url ?? '').split('?', 1)[0];
+      if (path === WS_PATH) res.writeHead(426, { ...SECURITY_HEADERS, upgrade: 'websocket' }).end();
+      else res.writeHead(404, SECURITY_HEADERS).end();
+    });
+    const wss = new WebSocketServer({ server: http, path: WS_PATH, maxPayload: 1024 * 1024 });
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());

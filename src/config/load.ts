@@ -30,6 +30,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], 'string' | 'in
   ['TRACKCONF_DB', ['db'], 'string'],
   ['TRACKCONF_HTTP_HOST', ['http', 'host'], 'string'],
   ['TRACKCONF_HTTP_PORT', ['http', 'port'], 'int'],
+  ['TRACKCONF_CORS_ORIGINS', ['http', 'corsOrigins'], 'string'],
   ['TRACKCONF_MQTT_HOST', ['mqtt', 'host'], 'string'],
   ['TRACKCONF_MQTT_PORT', ['mqtt', 'port'], 'int'],
   ['TRACKCONF_MQTT_WS_PORT', ['mqtt', 'wsPort'], 'int'],

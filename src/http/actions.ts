@@ -21,6 +21,11 @@ type Text = string;
 export interface Action {
   /** false only for user/auth: every other call needs a credential. */
   readonly authenticated: boolean;
+  /**
+   * The largest request body this call accepts, in bytes (more: 9, HTTP 412), on both HTTP paths;
+   * unset: `http.bodyLimit` (docs/api.md#limits).
+   */
+  readonly bodyLimit?: number;
   /** Runs the call; resolves to its success answer's JSON text (read's is cached per sync row). */
   run(services: Services, params: Json, principal: Principal | undefined): Promise<Text> | Text;
 }
@@ -30,12 +35,20 @@ function ok(result: Json): Text {
   return JSON.stringify({ success: true, ...result });
 }
 
-const authenticated = (run: (s: Services, params: Json, p: Principal) => Promise<Text> | Text): Action => ({
+/** A call that needs a credential; `options` for its optional fields (`bodyLimit`). */
+const authenticated = (
+  run: (s: Services, params: Json, p: Principal) => Promise<Text> | Text,
+  options: Pick<Action, 'bodyLimit'> = {},
+): Action => ({
   authenticated: true,
+  ...options,
   run: (s, params, p) => run(s, params, p!),
 });
 
-/** Every call of SPEC §3, by its path without prefix or trailing slash. */
+/**
+ * Every call of the API (docs/api.md#calls), by its path without prefix or trailing slash: the one
+ * table both HTTP paths route from (src/http/routes.ts).
+ */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   [
     'user/auth',
@@ -71,9 +84,3 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
     }),
   ],
 ]);
-
-/** `/v2/tracker/list/` → `tracker/list`. */
-export function actionName(url: string): string {
-  const path = url.split('?', 1)[0] ?? '';
-  return path.replace(/^\/+/, '').replace(/^v2\//, '').replace(/\/+$/, '');
-}

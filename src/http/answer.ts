@@ -1,18 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { classify, errorBody } from './errors.js';
+import { JSON_TYPE } from './headers.js';
 
-/** On every answer, whichever path wrote it (fastify adds them in its onSend hook). */
-export const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-} as const;
-
-/** What fastify makes of `.type('application/json')` and of an object it serializes. */
-export const JSON_TYPE = 'application/json; charset=utf-8';
+// Where they were first defined: code that imported them from here keeps working.
+export { JSON_TYPE, SECURITY_HEADERS } from './headers.js';
 
 /** An answer of the API: HTTP status and the JSON text of the Navixy envelope. */
 export interface Answer {
@@ -36,25 +27,7 @@ export function errorAnswer(err: unknown, log: FastifyBaseLogger): Answer {
   return { status: def.http, body: JSON.stringify(errorBody(def, errors)) };
 }
 
-/** The headers fastify sends, in its order, as flat [name, value, …] lists (content-length last). */
-const SECURITY_LIST = Object.entries(SECURITY_HEADERS).flat();
-const KEEP_HEADERS: string[] = ['content-type', JSON_TYPE, ...SECURITY_LIST, 'content-length', ''];
-const CLOSE_HEADERS: string[] = ['connection', 'close', ...KEEP_HEADERS];
-
-/**
- * The fast path's writer: the very bytes fastify sends for the same answer (header names, values and
- * order; node adds Date and the keep-alive or close headers to both). Checked byte for byte by
- * test/http/fast-path.test.ts. The header lists are reused: node renders them into the head
- * synchronously inside writeHead and keeps no reference.
- */
-export function writeRaw(res: ServerResponse, answer: Answer): void {
-  const headers = answer.close ? CLOSE_HEADERS : KEEP_HEADERS;
-  headers[headers.length - 1] = String(Buffer.byteLength(answer.body));
-  res.writeHead(answer.status, headers);
-  res.end(answer.body);
-}
-
-/** fastify's writer (its onSend hook adds the security headers, it adds content-length itself). */
+/** fastify's writer (its onSend hook adds the headers of headers.ts, it adds content-length itself). */
 export function sendReply(reply: FastifyReply, answer: Answer): void {
   // The fastify path never sets `close`: fastify's own body parser adds `connection: close` then.
   reply.code(answer.status).header('content-type', JSON_TYPE).send(answer.body);

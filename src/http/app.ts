@@ -4,12 +4,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { ApiError, Errors } from '../errors.js';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { actionName, type Services } from './actions.js';
-import { SECURITY_HEADERS, deliver, errorAnswer, sendReply } from './answer.js';
+import { ACTIONS, type Action, type Services } from './actions.js';
+import { deliver, errorAnswer, sendReply } from './answer.js';
 import { CallHandler } from './call.js';
 import { isObject } from '../json.js';
 import { errorBody } from './errors.js';
 import { FastPath } from './fast-path.js';
+import { AnswerHeaders, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js';
+import { CALL_METHODS, RouteTable, type Route } from './routes.js';
 import { serverFactory } from './server-factory.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
 
@@ -27,6 +29,10 @@ export interface HttpOptions {
   /** /health answers 200 only once this says the listeners accept connections. */
   readonly isReady: () => boolean;
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
+  /** The calls served; default ACTIONS (tests add calls with their own body limit). */
+  readonly actions?: ReadonlyMap<string, Action>;
+  /** Origins whose pages may call the API (docs/api.md#cors). Default `*`. */
+  readonly corsOrigins?: CorsOrigins;
   /**
    * false: every request goes through fastify, none is pre-routed (the tests compare both paths
    * byte for byte; also a switch should the fast path ever need to be ruled out). Default true.
@@ -37,24 +43,26 @@ export interface HttpOptions {
 /**
  * Requests node's HTTP parser refuses before fastify sees them (malformed request line or headers,
  * headers too large, too slow): the Navixy envelope (5, wrong request format) with node's status
- * (400, 431, 408) and the security headers, then the connection is closed. Nothing is logged: the
- * error carries the raw request bytes, credentials included.
+ * (400, 431, 408) and the listener's fixed headers, then the connection is closed. Nothing is
+ * logged: the error carries the raw request bytes, credentials included.
  */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify(errorBody(Errors.wrongFormat));
-  const headers = Object.entries({ ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('');
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}\r\n${body}`);
-  socket.destroy();
+function clientErrorHandler(answerHeaders: AnswerHeaders): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify(errorBody(Errors.wrongFormat));
+    const headers = Object.entries({ ...answerHeaders.fixed, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}\r\n${body}`);
+    socket.destroy();
+  };
 }
 
 /**
- * The Navixy-compatible API: one route that runs SPEC §3's checks in order, with the hot calls
- * (settings read and update, POST JSON) pre-routed in front of fastify by src/http/fast-path.ts.
- * Both run the same CallHandler and write through answer.ts.
+ * The Navixy-compatible API (docs/api.md): a route per call from one route table (routes.ts) that
+ * runs the checks of docs/api.md#order-of-checks, with POST JSON calls pre-routed in front of
+ * fastify by src/http/fast-path.ts. Both run the same CallHandler and answer with the same headers.
  */
 export function buildHttpApp(services: Services, options: HttpOptions): FastifyInstance {
   // Slow clients: the request head within headersTimeout (a silent connection too), the whole request
@@ -64,10 +72,16 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 72_000;
   const calls = new CallHandler(services, options);
-  const fast = new FastPath(calls, services, options.bodyLimit, options.logger as FastifyBaseLogger);
+  const routes = new RouteTable(options.actions ?? ACTIONS, options.bodyLimit);
+  const headers = new AnswerHeaders({ corsOrigins: options.corsOrigins ?? '*', https: options.https !== undefined });
+  const fast = new FastPath(calls, services, routes, headers, options.logger as FastifyBaseLogger);
   fast.enabled = options.fastPath ?? true;
   const app = Fastify({
     bodyLimit: options.bodyLimit,
+    // Only GET and POST run a call: no HEAD route made from a GET one (docs/api.md#transport).
+    exposeHeadRoutes: false,
+    // `/x/`, `//x` and `/x//` are `/x`, as the fast path's exact forms are (routes.ts).
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     loggerInstance: options.logger as FastifyBaseLogger,
     serverFactory: serverFactory(
       {
@@ -87,10 +101,10 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
     requestTimeout,
     keepAliveTimeout,
     return503OnClosing: true,
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(headers),
     // A URL that does not even decode (`/%zz`) is an unknown path too, answered like any other.
     frameworkErrors: (err, request, reply) => {
-      reply.headers(SECURITY_HEADERS);
+      headers.applyTo(request, reply);
       return fail(request, reply, err.code === 'FST_ERR_BAD_URL' ? new ApiError('wrongHandler') : err);
     },
     // Per-request lines would dominate the log and the CPU at fleet scale; errors are still logged.
@@ -105,13 +119,15 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
     done();
   });
 
+  // The body types of routes.ts BODY_TYPES: fastify's own JSON parser and this one. A route's
+  // bodyLimit (its call's) beats a parser's.
   app.register(formbody, { bodyLimit: options.bodyLimit });
   // Any other content type is read (so an oversized body still answers 9 first) and then refused: 5.
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, _body, done) =>
     done(new ApiError('wrongFormat'), undefined),
   );
-  app.addHook('onSend', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
+  app.addHook('onSend', async (request, reply) => {
+    headers.applyTo(request, reply);
   });
 
   // Every answer of the API leaves through `deliver` (the durability gate), on both paths.
@@ -123,21 +139,27 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   app.setErrorHandler((err, request, reply) => fail(request, reply, err));
   app.setNotFoundHandler((request, reply) => fail(request, reply, new ApiError('wrongHandler')));
 
-  app.get('/health', async (_request, reply) =>
-    options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' }),
-  );
-
+  // HEAD too: it runs nothing here, and monitors probe with it.
   app.route({
-    method: ['GET', 'POST'],
-    url: '/*',
-    handler: async (request, reply) => {
-      // No body at all (GET) is no parameters; a JSON `null` body is a body that is not an object.
-      const body: unknown = request.body === undefined ? {} : request.body;
-      const query = isObject(request.query) ? request.query : {};
-      const answer = await calls.handle(actionName(request.url), body, query, request.headers.authorization, request.ip, request.log);
-      await deliver(services.durable, answer, sendReply, reply, request.log);
-      return reply;
-    },
+    method: ['GET', 'HEAD'],
+    url: '/health',
+    handler: async (_request, reply) => (options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' })),
   });
+
+  const handler = (route: Route | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {
+    // No body at all (GET) is no parameters; a JSON `null` body is a body that is not an object.
+    const body: unknown = request.body === undefined ? {} : request.body;
+    const query = isObject(request.query) ? request.query : {};
+    const answer = await calls.handle(route?.action, body, query, request.headers.authorization, request.ip, request.log);
+    await deliver(services.durable, answer, sendReply, reply, request.log);
+    return reply;
+  };
+  for (const route of routes.routes) {
+    for (const url of route.paths) app.route({ method: [...CALL_METHODS], url, bodyLimit: route.bodyLimit, handler: handler(route) });
+  }
+  // Any other path: its body is still read and checked before the unknown path answers 111.
+  app.route({ method: [...CALL_METHODS], url: '/*', handler: handler(undefined) });
+  // A browser's preflight, on any path: 204 with what a call may use, and nothing runs.
+  app.options('/*', async (_request, reply) => reply.code(204).headers(PREFLIGHT_HEADERS).send());
   return app;
 }

@@ -2,12 +2,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { TOKEN_PATTERN } from '../auth/crypto.js';
 import { ApiError } from '../errors.js';
 import type { Principal } from '../settings/types.js';
-import { ACTIONS, type Action, type Services } from './actions.js';
+import type { Action, Services } from './actions.js';
 import { errorAnswer, okAnswer, type Answer } from './answer.js';
 import { RateLimiter } from './rate-limit.js';
 import { isObject, type Json } from '../json.js';
 
-/** hash in the body, else in the query, else `Authorization: NVX <hash>` (SPEC §3). */
+/** hash in the body, else in the query, else `Authorization: NVX <hash>` (docs/api.md#credentials). */
 function credentialOf(body: Json, query: Json | undefined, authorization: string | undefined): unknown {
   if (body.hash !== undefined) return body.hash;
   if (query?.hash !== undefined) return query.hash;
@@ -39,11 +39,11 @@ export class CallHandler {
   }
 
   /**
-   * `name` is the path without prefix or trailing slash (`actionName`); `query` undefined when the
-   * URL has none (the fast path: saves a copy); `log` gets 5xx errors.
+   * `action` is the call the route table found for the path (undefined: none, 111); `query`
+   * undefined when the URL has none (the fast path: saves a copy); `log` gets 5xx errors.
    */
   handle(
-    name: string,
+    action: Action | undefined,
     body: unknown,
     query: Json | undefined,
     authorization: string | undefined,
@@ -51,7 +51,6 @@ export class CallHandler {
     log: FastifyBaseLogger,
   ): Answer | Promise<Answer> {
     if (!isObject(body)) return errorAnswer(new ApiError('wrongFormat'), log);
-    const action = ACTIONS.get(name);
     if (!action) return errorAnswer(new ApiError('wrongHandler'), log);
     let text: string | Promise<string>;
     try {

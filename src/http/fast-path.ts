@@ -2,35 +2,28 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyBodyParser, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import type { Services } from './actions.js';
-import { deliver, errorAnswer, writeRaw, type Answer } from './answer.js';
+import { deliver, errorAnswer, type Answer } from './answer.js';
 import type { CallHandler } from './call.js';
+import type { AnswerHeaders } from './headers.js';
+import { FAST_JSON_TYPES, type Route, type RouteTable } from './routes.js';
 
 /**
- * The hot calls served straight from node:http, in front of fastify (issue 4: fastify's per-request
- * machinery, its serializer and its promise hops were a third of a read's CPU). Only a request whose
- * head is unambiguous is taken: POST to one of the exact paths below (no query string) with a JSON
- * content type; everything else, HEAD and GET included, goes to fastify untouched. A taken request
- * is answered exactly as fastify answers it (test/http/fast-path.test.ts compares the bytes): the
- * same body limit and JSON parser (fastify's own), then the one check sequence (CallHandler) and the
- * one writer (answer.ts) behind the durability gate.
+ * The calls served straight from node:http, in front of fastify (docs/benchmarks.md: fastify's
+ * per-request machinery, its serializer and its promise hops were a third of a read's CPU). Only a
+ * request whose head is unambiguous is taken: POST to a call's exact path in the route table (no
+ * query string) with a JSON content type it knows on sight (src/http/routes.ts); everything else,
+ * GET, HEAD and OPTIONS included, goes to fastify untouched. A taken request is answered exactly as
+ * fastify answers it (test/http/fast-path.test.ts compares the bytes): the call's body limit, fastify's
+ * own JSON parser, then the one check sequence (CallHandler) and the one header set (headers.ts)
+ * behind the durability gate.
  */
-const CALLS = ['tracker/settings/tracking/read', 'tracker/settings/tracking/update'];
-
-/** `/x`, `/x/`, `/v2/x`, `/v2/x/` → `x`: the forms `actionName` reduces to `x` that clients send. */
-const ROUTES: ReadonlyMap<string, string> = new Map(
-  CALLS.flatMap((name) => ['', '/v2'].flatMap((prefix) => ['', '/'].map((slash) => [`${prefix}/${name}${slash}`, name] as const))),
-);
-
-/** What fastify's JSON parser is registered for, as clients send it (other spellings go to fastify). */
-const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
-
 const READING = Symbol('trackconf.fastPath.reading');
 
 /** A request whose body is being read; kept on the request so the shared listeners find it. */
 interface Reading {
   readonly fast: FastPath;
   readonly res: ServerResponse;
-  readonly name: string;
+  readonly route: Route;
   readonly expected: number;
   readonly chunks: Buffer[];
   length: number;
@@ -52,7 +45,8 @@ export class FastPath {
   constructor(
     private readonly calls: CallHandler,
     private readonly services: Services,
-    readonly bodyLimit: number,
+    private readonly routes: RouteTable,
+    private readonly headers: AnswerHeaders,
     private readonly log: FastifyBaseLogger,
   ) {}
 
@@ -64,16 +58,16 @@ export class FastPath {
   /** Takes the request (true) or leaves it to fastify (false), on the request head alone. */
   take(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'POST' || !this.enabled || this.parseJson === undefined) return false;
-    const name = ROUTES.get(req.url ?? '');
+    const route = this.routes.exact(req.url ?? '');
     const type = req.headers['content-type'];
-    if (name === undefined || type === undefined || !JSON_TYPES.has(type)) return false;
+    if (route === undefined || type === undefined || !FAST_JSON_TYPES.has(type)) return false;
     // fastify refuses a declared length over the limit before reading anything.
     const expected = Number(req.headers['content-length']);
-    if (expected > this.bodyLimit) {
+    if (expected > route.bodyLimit) {
       this.answer(res, { ...errorAnswer(new ApiError('tooLarge'), this.log), close: true });
       return true;
     }
-    const reading: Reading = { fast: this, res, name, expected, chunks: [], length: 0 };
+    const reading: Reading = { fast: this, res, route, expected, chunks: [], length: 0 };
     (req as Taken)[READING] = reading;
     req.on('data', onData);
     req.on('end', onEnd);
@@ -92,7 +86,7 @@ export class FastPath {
     this.parsedError = null;
     this.parsedBody = undefined;
     if (err != null) return this.answer(res, { ...errorAnswer(err, this.log), close: true });
-    const answer = this.calls.handle(reading.name, body, undefined, req.headers.authorization, req.socket.remoteAddress, this.log);
+    const answer = this.calls.handle(reading.route.action, body, undefined, req.headers.authorization, req.socket.remoteAddress, this.log);
     if (answer instanceof Promise) void answer.then((a) => this.answer(res, a));
     else this.answer(res, answer);
   }
@@ -103,7 +97,7 @@ export class FastPath {
   }
 
   private answer(res: ServerResponse, answer: Answer): void {
-    void deliver(this.services.durable, answer, writeRaw, res, this.log);
+    void deliver(this.services.durable, answer, this.headers.writeRaw, res, this.log);
   }
 }
 
@@ -121,7 +115,7 @@ function onData(this: Taken, chunk: Buffer): void {
   const reading = this[READING];
   if (reading === undefined) return;
   reading.length += chunk.length;
-  if (reading.length > reading.fast.bodyLimit) {
+  if (reading.length > reading.route.bodyLimit) {
     // As fastify: stop listening (the request keeps flowing into nothing) and answer 9.
     stop(this);
     reading.fast.refuse(reading.res, new ApiError('tooLarge'));

@@ -11,6 +11,7 @@ import { ALICE, BLOCKED, BOB, CLONE_ID, NO_PROFILE, TELFM, VALID_TELFM } from '.
 import { UNKNOWN_HASH } from '../helpers/http.js';
 import { chunkedBytes, exchange, postBytes, type ExchangeOptions } from '../helpers/raw-http.js';
 import { DAVE_SESSION, startTwins, type Twins } from '../helpers/twin-http.js';
+import { ACTIONS, type Action } from '../../src/http/actions.js';
 
 const READ = '/tracker/settings/tracking/read';
 const UPDATE = '/tracker/settings/tracking/update';
@@ -59,6 +60,9 @@ t.test('fast path and fastify answer the same bytes', async (t) => {
     { what: 'read', parts: [aliceRead], expect: ok },
     { what: '/v2 prefix', parts: [postBytes(`/v2${READ}`, JSON.stringify({ hash: A, tracker_id: '1001' }))], expect: ok },
     { what: 'trailing slash', parts: [postBytes(`${READ}/`, JSON.stringify({ hash: A, tracker_id: 1001 }))], expect: ok },
+    { what: '/api-v2 prefix', parts: [postBytes(`/api-v2${READ}`, JSON.stringify({ hash: A, tracker_id: 1001 }))], expect: ok },
+    { what: '/api-v2 and slash', parts: [postBytes(`/api-v2${READ}/`, JSON.stringify({ hash: A, tracker_id: 1001 }))], expect: ok },
+    { what: 'Origin (CORS *)', parts: [read({ hash: A, tracker_id: 1001 }, { origin: 'https://app.example' })], expect: ok },
     { what: '/v2 and slash', parts: [postBytes(`/v2${READ}/`, JSON.stringify({ hash: A, tracker_id: 1001 }))], expect: ok },
     { what: 'charset', parts: [read({ hash: A, tracker_id: 1001 }, { 'content-type': 'application/json; charset=utf-8' })], expect: ok },
     { what: 'Authorization: NVX', parts: [read({ tracker_id: 1001 }, { authorization: `NVX ${A}` })], expect: ok },
@@ -109,7 +113,54 @@ t.test('fast path and fastify answer the same bytes', async (t) => {
     { what: 'other JSON spelling', parts: [read({ hash: A, tracker_id: 1001 }, { 'content-type': 'Application/JSON; charset=UTF-8' })], expect: ok, viaFastify: true },
     { what: 'no content type', parts: [read({ hash: A, tracker_id: 1001 }, { 'content-type': '' })], expect: [[400, 5]], viaFastify: true, closed: true },
     { what: 'double slash', parts: [postBytes(`/${READ}`, JSON.stringify({ hash: A, tracker_id: 1001 }))], expect: ok, viaFastify: true },
-    { what: 'other call', parts: [postBytes('/tracker/list', JSON.stringify({ hash: A }))], expect: ok, viaFastify: true },
+    { what: 'OPTIONS preflight', parts: [`OPTIONS ${READ} HTTP/1.1\r\nhost: x\r\norigin: https://app.example\r\naccess-control-request-method: POST\r\n\r\n`], expect: [[204, 0]], viaFastify: true, options: { head: true } },
+    // Every call of the route table, not only the settings calls.
+    { what: 'other call', parts: [postBytes('/tracker/list', JSON.stringify({ hash: A }))], expect: ok },
+    { what: 'other call, /api-v2', parts: [postBytes('/api-v2/tracker/list/', JSON.stringify({ hash: A }))], expect: ok },
+  ];
+  for (const c of cases) await compare(t, twins, c);
+});
+
+t.test('CORS with a list of origins: the same bytes, a listed Origin echoed on both paths', async (t) => {
+  const twins = await startTwins(t, { corsOrigins: ['https://app.example', 'http://localhost:3000'] });
+  for (const [what, origin, echoed] of [
+    ['listed origin', 'https://app.example', true],
+    ['other listed origin', 'http://localhost:3000', true],
+    ['unlisted origin', 'https://evil.example', false],
+    ['no origin', '', false],
+  ] as const) {
+    const headers: Record<string, string> = origin === '' ? {} : { origin };
+    const parts = [read({ hash: A, tracker_id: 1001 }, headers) + read({ hash: UNKNOWN_HASH, tracker_id: 1001 }, { ...headers, connection: 'close' })];
+    await compare(t, twins, { what, parts, expect: [[200, 0], [400, 4]], closed: true });
+    const { responses } = await exchange(twins.fast.port, parts, { count: 2 });
+    for (const answer of responses) {
+      t.equal(answer.headers.get('access-control-allow-origin'), echoed ? origin : undefined, `${what}: ${echoed ? 'echoed' : 'no Allow-Origin'}`);
+      t.equal(answer.headers.get('vary'), 'Origin', `${what}: Vary: Origin`);
+      t.equal(answer.headers.get('access-control-allow-credentials'), undefined, `${what}: never Allow-Credentials`);
+    }
+  }
+});
+
+t.test('a call\'s own body limit holds on both paths', async (t) => {
+  const list = ACTIONS.get('tracker/list')!;
+  const actions = new Map<string, Action>([...ACTIONS, ['test/big', { ...list, bodyLimit: 1024 * 1024 }], ['test/small', { ...list, bodyLimit: 2048 }]]);
+  const twins = await startTwins(t, { actions });
+  const body = (size: number) => JSON.stringify({ hash: A, padding: 'x'.repeat(size) });
+  const cases: Case[] = [
+    { what: 'big: 900 KiB accepted', parts: [postBytes('/test/big', body(900 * 1024))], expect: [[200, 0]] },
+    { what: 'big: 900 KiB chunked', parts: [chunkedBytes('/api-v2/test/big/', body(900 * 1024), 65_536)], expect: [[200, 0]] },
+    { what: 'big: over 1 MiB is 9', parts: [postBytes('/v2/test/big', body(1024 * 1024))], expect: [[412, 9]], closed: true },
+    { what: 'big: over 1 MiB chunked is 9', parts: [chunkedBytes('/test/big', body(1024 * 1024 + 10), 65_536)], expect: [[412, 9]], closed: true },
+    { what: 'small: 1 KiB accepted', parts: [postBytes('/test/small', body(1024))], expect: [[200, 0]] },
+    { what: 'small: 3 KiB is 9', parts: [postBytes('/test/small', body(3 * 1024))], expect: [[412, 9]], closed: true },
+    { what: 'small: 3 KiB chunked is 9', parts: [chunkedBytes('/test/small/', body(3 * 1024), 512)], expect: [[412, 9]], closed: true },
+    { what: 'default: 70 KiB is 9', parts: [postBytes('/tracker/list', body(70 * 1024))], expect: [[412, 9]], closed: true },
+    // fastify's own paths: a form, a query string, doubled slashes
+    { what: 'big: 900 KiB form', parts: [postBytes('/test/big', `hash=${A}&padding=${'x'.repeat(900 * 1024)}`, { 'content-type': 'application/x-www-form-urlencoded' })], expect: [[200, 0]], viaFastify: true },
+    { what: 'small: 3 KiB form is 9', parts: [postBytes('/test/small', `hash=${A}&padding=${'x'.repeat(3 * 1024)}`, { 'content-type': 'application/x-www-form-urlencoded' })], expect: [[412, 9]], viaFastify: true, closed: true },
+    { what: 'small: query string, 3 KiB is 9', parts: [postBytes('/test/small?x=1', body(3 * 1024))], expect: [[412, 9]], viaFastify: true, closed: true },
+    { what: 'small: doubled slash, 3 KiB is 9', parts: [postBytes('//test/small', body(3 * 1024))], expect: [[412, 9]], viaFastify: true, closed: true },
+    { what: 'big: doubled slash, 900 KiB accepted', parts: [postBytes('/test//big', body(900 * 1024))], expect: [[200, 0]], viaFastify: true },
   ];
   for (const c of cases) await compare(t, twins, c);
 });

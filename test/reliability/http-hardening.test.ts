@@ -6,8 +6,11 @@
  * the built service at log level trace driven through every credential path).
  * Rate limits, login throttling, body limit by content-length and the security headers of ordinary
  * answers: test/http/*.test.ts. HTTPS and MQTT over TLS: test/broker/listeners.test.ts.
+ * Also: no method but GET and POST runs a call (HEAD included), HSTS on the HTTPS listener only, and
+ * the security headers on the WebSocket listener's plain HTTP answers.
  */
 import { connect, type Socket } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import t from 'tap';
@@ -17,7 +20,8 @@ import { LiteTracker } from '../helpers/lite-mqtt.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 import { provisionDb, spawnService } from '../helpers/service.js';
 import { fleetFile } from '../helpers/fleet.js';
-import { post, startTestServer, tempDir } from '../helpers/server.js';
+import { freePort, get, post, startTestServer, tempDir } from '../helpers/server.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -180,5 +184,63 @@ t.test('the built service at log level trace: no credential in its output', asyn
     ['wrong device secret', 'wrong-device-secret'],
   ] as const) {
     t.notOk(output.includes(secret), `no ${what} in the log`);
+  }
+});
+
+t.test('no method but GET and POST runs a call: HEAD, PUT, DELETE, PATCH change nothing', async (t) => {
+  const { url } = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const params = { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId), tracking_settings: JSON.stringify(VALID_TELFM) };
+  const version = async () => (await get(url, 'tracker/settings/tracking/read', { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId) })).body.sync.version as number;
+  // `curl -I -G .../tracker/settings/tracking/update?...`: a HEAD with every parameter in the query.
+  for (const path of ['tracker/settings/tracking/update', 'v2/tracker/settings/tracking/update/', 'api-v2/tracker/settings/tracking/update']) {
+    const head = await fetch(`${url}/${path}?${new URLSearchParams(params)}`, { method: 'HEAD' });
+    t.equal(head.status, 400, `HEAD /${path}: HTTP 400`);
+    t.equal(await head.text(), '', `HEAD /${path}: no body`);
+  }
+  t.equal(await version(), 0, 'HEAD created no settings version');
+  for (const method of ['PUT', 'DELETE', 'PATCH']) {
+    const answer = await fetch(`${url}/tracker/settings/tracking/update?${new URLSearchParams(params)}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...params, tracking_settings: VALID_TELFM }),
+    });
+    t.equal(answer.status, 400, `${method}: HTTP 400`);
+    t.same(await answer.json(), { success: false, status: { code: 111, description: 'Wrong handler' } }, `${method}: 111 Wrong handler`);
+  }
+  t.equal(await version(), 0, 'nor did PUT, DELETE or PATCH');
+  t.equal((await get(url, 'tracker/settings/tracking/update', params)).body.success, true, 'GET still runs it');
+  t.equal(await version(), 1, 'one version, from the GET');
+});
+
+/** An HTTPS GET with the test certificate: status and headers. */
+function httpsGet(port: number, path: string, ca: Buffer): Promise<{ status: number; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername: 'localhost' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test('HSTS on the HTTPS listener only; the WebSocket listener\'s plain HTTP answers carry the security headers', async (t) => {
+  const { certFile, keyFile, cert } = selfSignedCertificate(t.testdir());
+  const [mqttsPort, httpsPort] = [await freePort(), await freePort()];
+  const { server, url } = await startTestServer(t, { config: { ...NO_RATE_LIMIT, tls: { cert: certFile, key: keyFile, mqttsPort, httpsPort } } });
+  for (const path of [`/tracker/list?hash=${ALICE.apiKey}`, '/nope', '/health']) {
+    const secure = await httpsGet(httpsPort, path, cert);
+    t.match(secure.headers['strict-transport-security'], /^max-age=\d{8,}/, `HTTPS ${path}: HSTS`);
+    const plain = await fetch(`${url}${path}`);
+    t.equal(plain.headers.get('strict-transport-security'), null, `HTTP ${path}: no HSTS (it is ignored over HTTP)`);
+  }
+  for (const path of ['/', '/mqtt', '/anything']) {
+    const answer = await fetch(`http://127.0.0.1:${server.ports.ws}${path}`);
+    t.equal(answer.status, path === '/mqtt' ? 426 : 404, `WebSocket listener ${path}: HTTP ${answer.status}`);
+    t.equal(answer.headers.get('x-content-type-options'), 'nosniff', `WebSocket listener ${path}: nosniff`);
+    t.equal(answer.headers.get('x-frame-options'), 'DENY', `WebSocket listener ${path}: x-frame-options`);
+    t.equal(answer.headers.get('cache-control'), 'no-store', `WebSocket listener ${path}: no-store`);
+    t.match(answer.headers.get('content-security-policy'), /default-src 'none'/, `WebSocket listener ${path}: CSP`);
+    t.equal(answer.headers.get('referrer-policy'), 'no-referrer', `WebSocket listener ${path}: referrer-policy`);
   }
 });

@@ -201,8 +201,18 @@ t.test(`HTTP surface: ${RUNS} generated requests (seed ${SEED})`, async (t) => {
       stats.requests++;
       if (res.statusCode >= 500) throw new Error(`HTTP ${res.statusCode}: ${res.body}`);
       if (res.headers['x-content-type-options'] !== 'nosniff') throw new Error('security headers missing');
+      if (res.headers['access-control-allow-origin'] !== '*') throw new Error('CORS header missing');
+      if (m === 'OPTIONS' && res.statusCode === 204) {
+        // A preflight: no body, and it ran nothing.
+        if (res.body !== '' || res.headers['access-control-allow-methods'] !== 'GET, POST') throw new Error(`preflight: ${JSON.stringify(res.headers)} ${res.body}`);
+        if (snapshot.get()!.s !== before) throw new Error(`OPTIONS changed settings: ${p}`);
+        return;
+      }
       if (!String(res.headers['content-type'] ?? '').startsWith('application/json')) throw new Error(`content-type ${String(res.headers['content-type'])}`);
-      if (m === 'HEAD') return;
+      if (m === 'HEAD') {
+        if (snapshot.get()!.s !== before) throw new Error(`HEAD changed settings: ${p}`);
+        return;
+      }
       const answer = JSON.parse(res.body) as { success?: unknown; status?: unknown; sync?: { version: number } };
       if (p.split('?')[0] === '/health') return;
       if (typeof answer.success !== 'boolean') throw new Error(`no success flag: ${res.body}`);

@@ -74,7 +74,10 @@ const groupSchema = z.strictObject({
     .string(needs('must be a string'))
     .min(1, { error: 'must not be empty' })
     .max(256, { error: 'must be at most 256 characters' }),
-  color: z.string({ error: 'must be a string' }).regex(COLOR_PATTERN, { error: 'must be 6 hex digits (e.g. 1E96DC)' }).optional(),
+  color: z
+    .string({ error: 'must be 6 hex digits (e.g. 1E96DC) as a string' })
+    .regex(COLOR_PATTERN, { error: 'must be 6 hex digits (e.g. 1E96DC)' })
+    .optional(),
 });
 
 const trackerSchema = z

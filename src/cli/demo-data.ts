@@ -30,6 +30,8 @@ export interface DemoDevice {
   /** A model code (config/models.json or a profile code). */
   readonly model: string;
   readonly label: string;
+  /** The device's SIM phone (a fictional number). */
+  readonly phone?: string;
 }
 
 /** The demo fleet: four physical trackers of different models, each with a tracking profile. */
@@ -40,6 +42,7 @@ export const DEMO_DEVICES: readonly DemoDevice[] = Object.freeze([
     trackerId: 900001,
     model: 'teltonika_fmb640', // profile telfm5x
     label: 'Demo truck (Teltonika FMB640)',
+    phone: '+15555550111',
   },
   {
     deviceId: '359632100000029',
@@ -71,6 +74,14 @@ export const DEMO_CLONE = Object.freeze({
   label: 'Shared demo truck (clone)',
 });
 
+/** The demo account's tracker group, holding the trackers listed here. */
+export const DEMO_GROUP = Object.freeze({
+  id: 900001,
+  title: 'Demo depot',
+  color: '1E96DC',
+  trackers: Object.freeze([900001, 900002]),
+});
+
 /** Tracker ids bound to the dispatcher sub-user. */
 export const DEMO_DISPATCHER_TRACKERS: readonly number[] = Object.freeze([900001, 900002]);
 
@@ -96,6 +107,7 @@ export function demoProvisioningFile() {
         trackers: [...DEMO_DISPATCHER_TRACKERS],
       },
     ],
+    groups: [{ id: DEMO_GROUP.id, owner: DEMO_USER.login, title: DEMO_GROUP.title, color: DEMO_GROUP.color }],
     trackers: [
       ...DEMO_DEVICES.map((device) => ({
         id: device.trackerId,
@@ -104,6 +116,8 @@ export function demoProvisioningFile() {
         model: device.model,
         device_id: device.deviceId,
         device_secret: device.secret,
+        group_id: DEMO_GROUP.trackers.includes(device.trackerId) ? DEMO_GROUP.id : 0,
+        ...(device.phone !== undefined && { phone: device.phone }),
       })),
       { id: DEMO_CLONE.trackerId, owner: DEMO_VIEWER.login, label: DEMO_CLONE.label, clone_of: DEMO_CLONE.cloneOf },
     ],

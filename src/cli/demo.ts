@@ -9,6 +9,7 @@ import type { Store } from '../store/index.js';
 import {
   DEMO_CLONE,
   DEMO_DEVICES,
+  DEMO_GROUP,
   DEMO_DISPATCHER,
   DEMO_DISPATCHER_TRACKERS,
   DEMO_UPDATE,
@@ -42,6 +43,11 @@ function checkIdsFree(store: Store): void {
     if (owner?.toLowerCase() !== login) {
       throw new UsageError(`demo: tracker id ${id} belongs to ${owner ?? `user ${row.owner_id}`}, not to ${login}; not overwriting it`);
     }
+  }
+  const group = store.groups.findGroup(DEMO_GROUP.id);
+  const groupOwner = group && store.users.findById(group.owner_id)?.login;
+  if (group && groupOwner?.toLowerCase() !== DEMO_USER.login) {
+    throw new UsageError(`demo: group id ${group.id} belongs to ${groupOwner ?? `user ${group.owner_id}`}, not to ${DEMO_USER.login}; not overwriting it`);
   }
 }
 

@@ -56,7 +56,8 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
       authenticated: false,
       run: async (s, params) => {
         const { login, password } = parseParams(paramSchemas.auth, params);
-        return ok({ hash: await s.auth.login(login, password) });
+        // Navixy puts `type` before `hash` (docs/api.md#userauth)
+        return ok({ type: 'authenticated', hash: await s.auth.login(login, password) });
       },
     },
   ],
@@ -67,7 +68,19 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
       return ok({});
     }),
   ],
-  ['tracker/list', authenticated((s, _params, p) => ok({ list: s.trackers.list(p) }))],
+  [
+    'user/session/renew',
+    authenticated((s, _params, p) => {
+      s.auth.renew(p);
+      return ok({});
+    }),
+  ],
+  ['user/get_info', authenticated((s, _params, p) => ok({ user_info: s.auth.userInfo(p) }))],
+  [
+    'tracker/list',
+    authenticated((s, params, p) => ok({ list: s.trackers.list(p, parseParams(paramSchemas.trackerList, params).labels) })),
+  ],
+  ['tracker/group/list', authenticated((s, _params, p) => ok({ list: s.trackers.listGroups(p) }))],
   [
     'tracker/read',
     authenticated((s, params, p) => ok({ value: s.trackers.read(p, trackerIdOf(params)) })),

@@ -27,6 +27,22 @@ const jsonObject = z.preprocess(
   z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
 );
 
+const LABELS_ERROR = 'must be a list of 1 to 1024 strings of 1 to 256 characters (JSON text in GET and form requests)';
+const labelList = z.array(z.string().min(1).max(256)).min(1).max(1024);
+
+/** tracker/list's `labels`: a JSON array of strings, or (GET and form requests) JSON text of one; 7 names `labels`. */
+const labels = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  },
+  z.custom<string[]>((value) => labelList.safeParse(value).success, { error: LABELS_ERROR }),
+);
+
 const text = (max: number) =>
   z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
@@ -34,6 +50,7 @@ export const paramSchemas = {
   auth: z.object({ login: text(256), password: text(1024) }),
   tracker: z.object({ tracker_id: id }),
   update: z.object({ tracker_id: id, tracking_settings: jsonObject }),
+  trackerList: z.object({ labels: labels.optional() }),
 } as const;
 
 /** Parses a call's parameters or throws 7 naming each bad parameter. */

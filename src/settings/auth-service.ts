@@ -3,6 +3,7 @@ import { ApiError } from '../errors.js';
 import type { Store, UserRow } from '../store/index.js';
 import { EpochCache } from '../store/freshness.js';
 import { LoginThrottle } from './login-throttle.js';
+import { userInfoView } from './views.js';
 import type { Clock, Principal } from './types.js';
 
 export interface AuthOptions {
@@ -57,6 +58,18 @@ export class AuthService {
 
   logout(principal: Principal): void {
     if (principal.sessionDigest) this.store.users.endSession(principal.sessionDigest);
+  }
+
+  /** user/session/renew: the session's idle time starts again now; an API key has nothing to renew. */
+  renew(principal: Principal): void {
+    if (principal.sessionDigest) this.store.users.touch(principal.sessionDigest, this.now());
+  }
+
+  /** user/get_info: Navixy's `user_info` of the caller (a sub-user: its own). */
+  userInfo(principal: Principal) {
+    const createdAt = this.store.users.createdAt(principal.userId);
+    if (createdAt === undefined) throw new ApiError('unknownCredential');
+    return userInfoView({ id: principal.userId, login: principal.login }, createdAt);
   }
 
   /**

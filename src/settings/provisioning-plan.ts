@@ -10,10 +10,12 @@ import {
   showUser,
   type CheckContext,
 } from './provisioning-context.js';
+import { checkGroups, checkTrackerGroups, type GroupPlan } from './provisioning-plan-groups.js';
 import { checkTrackers, type FinalTracker, type TrackerPlan } from './provisioning-plan-trackers.js';
 import type { ProvisioningFile, SubuserEntry, UserEntry } from './provisioning-schema.js';
 
 export type { TrackerPlan } from './provisioning-plan-trackers.js';
+export type { GroupPlan } from './provisioning-plan-groups.js';
 
 export interface UserPlan {
   readonly index: number;
@@ -34,6 +36,7 @@ export interface Plan {
   readonly file: ProvisioningFile;
   readonly users: readonly UserPlan[];
   readonly subusers: readonly SubuserPlan[];
+  readonly groups: readonly GroupPlan[];
   readonly trackers: readonly TrackerPlan[];
   /** Profile codes that trackers use as models but the models table lacks (a store not opened by openCore). */
   readonly missingProfileModels: readonly string[];
@@ -54,12 +57,14 @@ export function checkPlan(
   const claimLogin = loginClaims(ctx);
   const users = checkUsers(ctx, claimLogin);
   const subusers = checkSubusers(ctx, claimLogin);
+  const groups = checkGroups(ctx);
   const trackers = checkTrackers(ctx, models.isKnown);
+  checkTrackerGroups(ctx, groups.owners, trackers.plans, trackers.finalTrackers);
   // Last: a binding may name a tracker the file defines, and its owner is known only now.
   checkBindings(ctx, subusers, trackers.finalTrackers);
   return {
     problems: ctx.problems,
-    plan: { file, users, subusers, trackers: trackers.plans, missingProfileModels: [...models.missingProfileModels] },
+    plan: { file, users, subusers, groups: groups.plans, trackers: trackers.plans, missingProfileModels: [...models.missingProfileModels] },
   };
 }
 

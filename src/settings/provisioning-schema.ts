@@ -10,6 +10,12 @@ export const MODEL_CODE_PATTERN = /^[a-z0-9_]{1,64}$/;
 /** A device id becomes an MQTT topic level and a client id: no `/`, `+`, `#`, no spaces. */
 export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const RIGHT_PATTERN = /^[a-z_]{1,64}$/;
+/** A group's colour as Navixy writes it: 6 hex digits, no `#`. */
+export const COLOR_PATTERN = /^[0-9A-Fa-f]{6}$/;
+/** The colour of a group whose entry gives none. */
+export const DEFAULT_GROUP_COLOR = '1E96DC';
+/** A SIM phone number: digits, optionally after a `+`. */
+export const PHONE_PATTERN = /^\+?[0-9]{3,20}$/;
 
 /** "is required" when missing, else `expected`. */
 const needs = (expected: string) => ({
@@ -61,6 +67,19 @@ const subuserSchema = z.strictObject({
   trackers: z.array(trackerId, { error: 'must be a list of tracker ids' }).optional(),
 });
 
+const groupSchema = z.strictObject({
+  id: trackerId,
+  owner: login,
+  title: z
+    .string(needs('must be a string'))
+    .min(1, { error: 'must not be empty' })
+    .max(256, { error: 'must be at most 256 characters' }),
+  color: z
+    .string({ error: 'must be 6 hex digits (e.g. 1E96DC) as a string' })
+    .regex(COLOR_PATTERN, { error: 'must be 6 hex digits (e.g. 1E96DC)' })
+    .optional(),
+});
+
 const trackerSchema = z
   .strictObject({
     id: trackerId.optional(),
@@ -84,10 +103,23 @@ const trackerSchema = z
       .optional(),
     blocked: z.boolean({ error: 'must be true or false' }).optional(),
     clone_of: trackerId.optional(),
+    /** 0 or null: no group. */
+    group_id: z
+      .number({ error: 'must be a group id, 0 or null' })
+      .int({ error: 'must be a whole number' })
+      .min(0, { error: 'must be a group id, 0 or null' })
+      .max(Number.MAX_SAFE_INTEGER, { error: 'is too large' })
+      .nullable()
+      .optional(),
+    phone: z
+      .string({ error: 'must be a string or null' })
+      .regex(PHONE_PATTERN, { error: 'must be 3 to 20 digits, optionally after a +' })
+      .nullable()
+      .optional(),
   })
   .superRefine((tracker, ctx) => {
     if (tracker.clone_of !== undefined) {
-      const deviceFields = (['model', 'device_id', 'device_secret', 'blocked'] as const).filter((f) => tracker[f] !== undefined);
+      const deviceFields = (['model', 'device_id', 'device_secret', 'blocked', 'phone'] as const).filter((f) => tracker[f] !== undefined);
       if (deviceFields.length > 0) {
         ctx.addIssue({
           code: 'custom',
@@ -107,6 +139,7 @@ export const provisioningFileSchema = z.strictObject(
     models: z.array(modelSchema, { error: 'must be a list' }).optional(),
     users: z.array(userSchema, { error: 'must be a list' }).optional(),
     subusers: z.array(subuserSchema, { error: 'must be a list' }).optional(),
+    groups: z.array(groupSchema, { error: 'must be a list' }).optional(),
     trackers: z.array(trackerSchema, { error: 'must be a list' }).optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'the provisioning file must hold a JSON object' : undefined) },
@@ -117,6 +150,7 @@ export type ModelEntry = z.infer<typeof modelSchema>;
 export type UserEntry = z.infer<typeof userSchema>;
 export type SubuserEntry = z.infer<typeof subuserSchema>;
 export type TrackerEntry = z.infer<typeof trackerSchema>;
+export type GroupEntry = z.infer<typeof groupSchema>;
 
 /** How an entry is named in messages: `trackers[1] (id 1002)`, `users[0] (alice@example.com)`. */
 export function entryName(section: string, index: number, raw: unknown): string {
@@ -127,6 +161,7 @@ export function entryName(section: string, index: number, raw: unknown): string 
   let what: string | undefined;
   if (section === 'models') what = show(entry.code);
   else if (section === 'users' || section === 'subusers') what = show(entry.login);
+  else if (section === 'groups') what = show(entry.id) === undefined ? undefined : `id ${show(entry.id)!}`;
   else if (section === 'trackers') {
     const id = show(entry.id);
     const deviceId = show(entry.device_id);
@@ -143,7 +178,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
         ? issue.message
         : issue.path.length === 0
           ? `unknown section${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} ` +
-            '(expected models, users, subusers, trackers)'
+            '(expected models, users, subusers, groups, trackers)'
           : `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     const [section, index, ...rest] = issue.path;
     if (typeof section !== 'string' || typeof index !== 'number') {

@@ -2,7 +2,7 @@ import { ApiError, invalidParameters } from '../errors.js';
 import type { CompiledProfile, ProfileRegistry, Settings } from '../profiles/index.js';
 import type { Store, TrackerRow } from '../store/index.js';
 import { RIGHT_CONFIGURE, type Clock, type ConfigPublisher, type Principal, type SyncView } from './types.js';
-import { effectiveSettings, syncView, trackerView } from './views.js';
+import { effectiveSettings, groupView, syncView, trackerView } from './views.js';
 
 interface CheckedUpdate {
   readonly principal: Principal;
@@ -41,12 +41,23 @@ export class TrackerService {
     this.now = clock ?? Date.now;
   }
 
-  list(principal: Principal) {
+  /** With `labels`: only the trackers whose label contains any of them, case-insensitive. */
+  list(principal: Principal, labels?: readonly string[]) {
     const rows =
       principal.masterId === null
         ? this.store.trackers.listForOwner(principal.userId)
         : this.store.trackers.listForSubuser(principal.userId);
-    return rows.map(trackerView);
+    if (labels === undefined) return rows.map(trackerView);
+    const wanted = labels.map((label) => label.toLowerCase());
+    return rows.filter((row) => {
+      const label = row.label.toLowerCase();
+      return wanted.some((part) => label.includes(part));
+    }).map(trackerView);
+  }
+
+  /** The caller's tracker groups; a sub-user's are its master's. */
+  listGroups(principal: Principal) {
+    return this.store.groups.listForOwner(principal.masterId ?? principal.userId).map(groupView);
   }
 
   read(principal: Principal, trackerId: number) {

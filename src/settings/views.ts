@@ -1,15 +1,59 @@
 import type { CompiledProfile, Settings } from '../profiles/index.js';
-import type { SyncRow, TrackerRow } from '../store/index.js';
+import type { GroupRow, SyncRow, TrackerRow } from '../store/index.js';
+import { navixyDateTime } from '../store/time.js';
 import type { SyncView } from './types.js';
 import { isObject } from '../json.js';
 
-/** The tracker object of tracker/list and tracker/read. */
+/**
+ * Navixy's tracker object (tracker/list, tracker/read) with the neutral values of what trackconf keeps
+ * no record of: no tariff (`tariff_id` 0, `tariff_end_date` null), no status listing, no tags
+ * (docs/api.md#the-tracker-object).
+ */
 export function trackerView(row: TrackerRow) {
   return {
     id: row.id,
     label: row.label,
+    group_id: row.group_id ?? 0,
     clone: row.clone_of !== null,
-    source: { device_id: row.device_id, model: row.model, blocked: row.blocked === 1 },
+    source: {
+      id: row.device,
+      device_id: row.device_id,
+      model: row.model,
+      blocked: row.blocked === 1,
+      tariff_id: 0,
+      status_listing_id: null,
+      creation_date: row.device_created_at,
+      tariff_end_date: null,
+      phone: row.phone,
+    },
+    tag_bindings: [],
+  };
+}
+
+/** A group of tracker/group/list. */
+export function groupView(row: GroupRow) {
+  return { id: row.id, title: row.title, color: row.color };
+}
+
+/**
+ * Navixy's `user_info` (user/get_info): trackconf keeps a login and a creation time; every other field
+ * has a neutral value (docs/api.md#userget_info).
+ */
+export function userInfoView(user: { readonly id: number; readonly login: string }, createdAt: string) {
+  return {
+    id: user.id,
+    login: user.login,
+    title: user.login,
+    first_name: '',
+    middle_name: '',
+    last_name: '',
+    legal_type: 'individual',
+    phone: '',
+    creation_date: navixyDateTime(createdAt),
+    locale: 'en_US',
+    time_zone: 'UTC',
+    demo: false,
+    verified: true,
   };
 }
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { openDatabase, walFlushedByCaller, type Db, type OpenOptions } from './db.js';
 import { Freshness } from './freshness.js';
+import { GroupRepository } from './groups.js';
 import { ProvisioningRepository } from './provisioning.js';
 import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
@@ -12,6 +13,7 @@ export type { Db } from './db.js';
 export type { SyncRow, SyncState, LatestConfigRow } from './settings.js';
 export type { TrackerRow, DeviceRow } from './trackers.js';
 export type { UserRow } from './users.js';
+export type { GroupRow } from './groups.js';
 
 /** The database and its repositories, built once by the composition root. */
 export interface Store {
@@ -20,6 +22,7 @@ export interface Store {
   readonly trackers: TrackerRepository;
   readonly settings: SettingsRepository;
   readonly provisioning: ProvisioningRepository;
+  readonly groups: GroupRepository;
   /** When rows cached in memory may be stale (writes by another process or outside the repositories). */
   readonly freshness: Freshness;
   /** Runs `fn` in one IMMEDIATE transaction (writers queue instead of failing on upgrade). */
@@ -77,6 +80,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     trackers: new TrackerRepository(db, freshness),
     settings,
     provisioning: new ProvisioningRepository(db),
+    groups: new GroupRepository(db),
     transaction: <T>(fn: () => T): T => {
       try {
         return db.transaction(fn).immediate();

@@ -107,4 +107,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE settings_log RENAME TO settings_versions;
   CREATE UNIQUE INDEX settings_versions_device_version ON settings_versions (device, version);
   `,
+  /*
+   * 3: what Navixy's tracker object shows beyond the first schema (docs/api.md#the-tracker-object):
+   * tracker groups, a tracker's group, the device's SIM phone and when the device was created
+   * ("yyyy-MM-dd HH:mm:ss", UTC; devices that existed before get the time of this migration).
+   */ `
+  CREATE TABLE groups (
+    id       INTEGER PRIMARY KEY,
+    owner_id INTEGER NOT NULL REFERENCES users(id),
+    title    TEXT NOT NULL,
+    color    TEXT NOT NULL
+  );
+  CREATE INDEX groups_owner ON groups(owner_id);
+  ALTER TABLE trackers ADD COLUMN group_id INTEGER REFERENCES groups(id);
+  CREATE INDEX trackers_group ON trackers(group_id);
+  ALTER TABLE devices ADD COLUMN phone TEXT;
+  ALTER TABLE devices ADD COLUMN created_at TEXT NOT NULL DEFAULT '1970-01-01 00:00:00';
+  UPDATE devices SET created_at = strftime('%Y-%m-%d %H:%M:%S', 'now');
+  `,
 ];

@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import { EpochCache, Freshness } from './freshness.js';
+import { navixyDateTime } from './time.js';
 
 /** A tracker with its device, model and the latest settings state: everything a call checks. */
 export interface TrackerRow {
@@ -12,6 +13,12 @@ export interface TrackerRow {
   readonly model: string;
   readonly blocked: 0 | 1;
   readonly tracking_profile: string | null;
+  /** The tracker's group (a group of its owner), null for none. */
+  readonly group_id: number | null;
+  /** The device's SIM phone number. */
+  readonly phone: string | null;
+  /** When the device was created, "yyyy-MM-dd HH:mm:ss" UTC. */
+  readonly device_created_at: string;
 }
 
 export interface DeviceRow {
@@ -24,7 +31,8 @@ export interface DeviceRow {
 }
 
 const TRACKER_SELECT = `
-  SELECT t.id, t.owner_id, t.label, t.clone_of, t.device, d.device_id, d.model, d.blocked, m.tracking_profile
+  SELECT t.id, t.owner_id, t.label, t.clone_of, t.device, d.device_id, d.model, d.blocked, m.tracking_profile,
+    t.group_id, d.phone, d.created_at AS device_created_at
   FROM trackers t JOIN devices d ON d.id = t.device LEFT JOIN models m ON m.code = d.model`;
 
 /** Models, devices, trackers and sub-user bindings. */
@@ -71,16 +79,17 @@ export class TrackerRepository {
     this.modelByCode = db.prepare<[string], { code: string; tracking_profile: string | null }>(
       'SELECT code, tracking_profile FROM models WHERE code = ?',
     );
-    this.insertDevice = db.prepare<[string, string, number, Buffer]>(
-      'INSERT INTO devices (device_id, model, blocked, secret_digest) VALUES (?, ?, ?, ?)',
+    this.insertDevice = db.prepare<[string, string, number, Buffer, string | null, string]>(
+      'INSERT INTO devices (device_id, model, blocked, secret_digest, phone, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.updateDevice = db.prepare<[string, number, Buffer | null, number]>(
-      'UPDATE devices SET model = ?, blocked = ?, secret_digest = coalesce(?, secret_digest) WHERE id = ?',
+    this.updateDevice = db.prepare<[string, number, Buffer | null, number, string | null, number]>(
+      `UPDATE devices SET model = ?, blocked = ?, secret_digest = coalesce(?, secret_digest), phone = iif(?, ?, phone)
+       WHERE id = ?`,
     );
-    this.upsertTracker = db.prepare<[number | null, number, string, number, number | null], { id: number }>(
-      `INSERT INTO trackers (id, owner_id, label, device, clone_of) VALUES (?, ?, ?, ?, ?)
+    this.upsertTracker = db.prepare<[number | null, number, string, number, number | null, number | null, number], { id: number }>(
+      `INSERT INTO trackers (id, owner_id, label, device, clone_of, group_id) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, label = excluded.label,
-         device = excluded.device, clone_of = excluded.clone_of
+         device = excluded.device, clone_of = excluded.clone_of, group_id = iif(?, excluded.group_id, trackers.group_id)
        RETURNING id`,
     );
     this.bindStmt = db.prepare<[number, number]>(
@@ -138,19 +147,39 @@ export class TrackerRepository {
     this.upsertModelStmt.run(code, trackingProfile, source);
   }
 
-  /** Inserts or updates by device id; `secretDigest` null keeps the stored secret. Returns the row id. */
-  upsertDevice(deviceId: string, model: string, blocked: boolean, secretDigest: Buffer | null): number {
+  /**
+   * Inserts or updates by device id; `secretDigest` null keeps the stored secret, `phone` undefined
+   * keeps the stored phone (null clears it). A new device is created at `now`. Returns the row id.
+   */
+  upsertDevice(
+    deviceId: string,
+    model: string,
+    blocked: boolean,
+    secretDigest: Buffer | null,
+    phone?: string | null,
+    now: number = Date.now(),
+  ): number {
     const existing = this.deviceByDeviceId.get(deviceId);
     if (existing) {
-      this.updateDevice.run(model, blocked ? 1 : 0, secretDigest, existing.id);
+      // the update's `phone = ?` is run (1) or skipped (0): undefined keeps the stored phone
+      this.updateDevice.run(model, blocked ? 1 : 0, secretDigest, phone === undefined ? 0 : 1, phone ?? null, existing.id);
       return existing.id;
     }
     if (!secretDigest) throw new Error(`device ${deviceId} needs a secret`);
-    return Number(this.insertDevice.run(deviceId, model, blocked ? 1 : 0, secretDigest).lastInsertRowid);
+    const createdAt = navixyDateTime(new Date(now).toISOString());
+    return Number(this.insertDevice.run(deviceId, model, blocked ? 1 : 0, secretDigest, phone ?? null, createdAt).lastInsertRowid);
   }
 
-  upsertTrackerRow(id: number | null, ownerId: number, label: string, device: number, cloneOf: number | null): number {
-    return this.upsertTracker.get(id, ownerId, label, device, cloneOf)!.id;
+  /** Inserts or updates by id; `groupId` undefined keeps an existing tracker's group (a new one has none). */
+  upsertTrackerRow(
+    id: number | null,
+    ownerId: number,
+    label: string,
+    device: number,
+    cloneOf: number | null,
+    groupId?: number | null,
+  ): number {
+    return this.upsertTracker.get(id, ownerId, label, device, cloneOf, groupId ?? null, groupId === undefined ? 0 : 1)!.id;
   }
 
   bind(userId: number, trackerId: number): void {

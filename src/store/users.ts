@@ -18,6 +18,7 @@ interface SessionRow {
 export class UserRepository {
   private readonly byLogin;
   private readonly byId;
+  private readonly createdAtById;
   private readonly insertUser;
   private readonly updateUser;
   private readonly insertSession;
@@ -33,6 +34,7 @@ export class UserRepository {
   ) {
     this.byLogin = db.prepare<[string], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE login = ?');
     this.byId = db.prepare<[number], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE id = ?');
+    this.createdAtById = db.prepare<[number], { created_at: string }>('SELECT created_at FROM users WHERE id = ?');
     this.insertUser = db.prepare<[string, string, number | null, string, string]>(
       'INSERT INTO users (login, password_hash, master_id, rights, created_at) VALUES (?, ?, ?, ?, ?)',
     );
@@ -57,6 +59,11 @@ export class UserRepository {
 
   findById(id: number): UserRow | undefined {
     return this.byId.get(id);
+  }
+
+  /** When the user was created (ISO-8601, UTC). */
+  createdAt(id: number): string | undefined {
+    return this.createdAtById.get(id)?.created_at;
   }
 
   /** Inserts or updates by login; returns the user's id. */

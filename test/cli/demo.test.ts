@@ -5,6 +5,7 @@ import { digestMatches } from '../../src/auth/crypto.js';
 import {
   DEMO_CLONE,
   DEMO_DEVICES,
+  DEMO_GROUP,
   DEMO_DISPATCHER,
   DEMO_DISPATCHER_TRACKERS,
   DEMO_UPDATE,
@@ -97,6 +98,16 @@ t.test('demo --json seeds the demo account idempotently', async (t) => {
       t.equal(auth.authenticate(hash).login, DEMO_USER.login, 'the printed credential authenticates');
     }
     t.equal(auth.authenticate(DEMO_VIEWER.apiKey).login, DEMO_VIEWER.login);
+    const demoUser = store.users.findByLogin(DEMO_USER.login)!;
+    t.same(store.groups.listForOwner(demoUser.id), [
+      { id: DEMO_GROUP.id, owner_id: demoUser.id, title: DEMO_GROUP.title, color: DEMO_GROUP.color },
+    ], 'the demo group');
+    for (const d of DEMO_DEVICES) {
+      t.match(store.trackers.findTracker(d.trackerId), {
+        group_id: DEMO_GROUP.trackers.includes(d.trackerId) ? DEMO_GROUP.id : null,
+        phone: d.phone ?? null,
+      }, `tracker ${d.trackerId}: group and phone`);
+    }
 
     for (const device of DEMO_DEVICES) {
       const row = store.trackers.findDevice(device.deviceId)!;
@@ -164,6 +175,24 @@ t.test('demo does not take over a tracker id of another account', async (t) => {
   t.match(run.stderr, `tracker id ${DEMO_DEVICES[1]!.trackerId} belongs to someone@example.com`);
   withStore(db, (store) => {
     t.same(store.db.prepare('SELECT * FROM trackers').all(), before);
+    t.equal(store.users.findByLogin(DEMO_USER.login), undefined, 'nothing seeded');
+  });
+});
+
+t.test('demo does not take over a group id of another account', async (t) => {
+  const dir = t.testdir({
+    'taken.json': JSON.stringify({
+      users: [{ login: 'someone@example.com', password: 'x' }],
+      groups: [{ id: DEMO_GROUP.id, owner: 'someone@example.com', title: 'Mine' }],
+    }),
+  });
+  const db = join(dir, 't.db');
+  t.equal(cli(db, 'import', join(dir, 'taken.json')).code, 0);
+  const run = cli(db, 'demo', '--json');
+  t.equal(run.code, 1);
+  t.match(run.stderr, `group id ${DEMO_GROUP.id} belongs to someone@example.com`);
+  withStore(db, (store) => {
+    t.match(store.groups.findGroup(DEMO_GROUP.id), { title: 'Mine' }, 'the group is untouched');
     t.equal(store.users.findByLogin(DEMO_USER.login), undefined, 'nothing seeded');
   });
 });

@@ -42,6 +42,8 @@ async function side(t: Test, fastPath: boolean, http: Partial<HttpOptions>, dura
   const config = loadConfig({}, { db: join(tempDir(t), 'trackconf.db'), logLevel: 'silent' });
   const { store, profiles } = openCore(config);
   await provision(store, profiles, extendedFleet());
+  // Devices record when they were created (tracker/list shows it): the same time on both sides.
+  store.db.prepare('UPDATE devices SET created_at = ?').run('2026-01-02 03:04:05');
   const dave = store.users.findByLogin(DAVE.login);
   if (!dave) throw new Error('no dave');
   store.users.createSession(digest(DAVE_SESSION), dave.id, FIXED_NOW);

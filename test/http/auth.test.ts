@@ -16,7 +16,8 @@ t.test('user/auth answers a session hash', async (t) => {
   const { url } = await startTestServer(t);
   const answer = await post(url, 'user/auth', { login: ALICE.login, password: ALICE.password });
   expectOk(t, answer, 'login');
-  t.strictSame(Object.keys(answer.body).sort(), ['hash', 'success'], 'only success and hash');
+  t.strictSame(Object.keys(answer.body), ['success', 'type', 'hash'], 'success, type and hash, in Navixy\'s order');
+  t.equal(answer.body.type, 'authenticated', 'type as Navixy answers it');
   t.match(answer.body.hash, /^[0-9a-f]{32}$/, '32 lowercase hex');
   t.not(answer.body.hash, ALICE.apiKey, 'a new session, not the API key');
   const list = expectOk(t, await get(url, 'tracker/list', { hash: answer.body.hash as string }), 'the session works');
@@ -109,4 +110,27 @@ t.test('sessions expire after 30 days without use', async (t) => {
   // API keys do not expire
   server.store.db.prepare('UPDATE api_keys SET created_at = ?').run(Date.now() - 400 * DAY_MS);
   expectOk(t, await get(url, 'tracker/list', { hash: ALICE.apiKey }), 'an old API key works');
+});
+
+t.test('user/session/renew starts the 30 idle days again; an API key has nothing to renew', async (t) => {
+  const { url, server } = await startTestServer(t);
+  const lastUse = (hash: string) =>
+    (server.store.db.prepare('SELECT last_used_at FROM sessions WHERE digest = ?').get(digest(hash)) as { last_used_at: number } | undefined)
+      ?.last_used_at;
+  // used 20 s ago: an ordinary call does not refresh it yet (at most once a minute), renew does
+  const hash = '0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f';
+  const usedAt = Date.now() - 20_000;
+  server.store.users.createSession(digest(hash), server.store.users.findByLogin(ALICE.login)!.id, usedAt);
+  expectOk(t, await get(url, 'tracker/list', { hash }), 'an ordinary call');
+  t.equal(lastUse(hash), usedAt, 'an ordinary call within the minute leaves the last use');
+  const renewed = expectOk(t, await post(url, 'user/session/renew', { hash }), 'renew');
+  t.strictSame(renewed, { success: true }, 'renew answers only success');
+  t.ok((lastUse(hash) ?? 0) > usedAt, 'renew set the last use to now');
+
+  const keys = server.store.db.prepare('SELECT * FROM api_keys').all();
+  t.strictSame(expectOk(t, await get(url, 'user/session/renew', { hash: ALICE.apiKey }), 'renew with an API key'), { success: true });
+  t.strictSame(server.store.db.prepare('SELECT * FROM api_keys').all(), keys, 'API keys unchanged');
+  expectError(t, await post(url, 'user/session/renew', {}), 'wrongHash', undefined, 'renew without a hash');
+  await post(url, 'user/logout', { hash });
+  expectError(t, await post(url, 'user/session/renew', { hash }), 'unknownCredential', undefined, 'an ended session cannot be renewed');
 });

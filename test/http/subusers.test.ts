@@ -6,26 +6,38 @@
 import t from 'tap';
 import { ALICE, BLOCKED, BOB, CAROL, CLONE_ID, DAVE, OWN_DEVICES, TELFM, VALID_TELFM, type FleetDevice } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT, expectError, expectOk, sessionFor } from '../helpers/http.js';
+import type { Server } from '../../src/server.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
 
 const READ = 'tracker/settings/tracking/read';
 const UPDATE = 'tracker/settings/tracking/update';
 
-const own = (d: FleetDevice) => ({
-  id: d.trackerId,
-  label: `Tracker ${d.trackerId}`,
-  clone: false,
-  source: { device_id: d.deviceId, model: d.model, blocked: d === BLOCKED },
-});
-const BOBS_CLONE = {
-  id: CLONE_ID,
-  label: 'Truck 1 (shared)',
-  clone: true,
-  source: { device_id: TELFM.deviceId, model: TELFM.model, blocked: false },
-};
+/** Navixy's tracker object as the fleet has it: no groups, no phones (docs/api.md#the-tracker-object). */
+function navixyTracker(server: Server, d: FleetDevice, tracker: { id: number; label: string; clone: boolean }) {
+  const device = server.store.trackers.findDevice(d.deviceId)!;
+  const createdAt = server.store.db.prepare('SELECT created_at FROM devices WHERE id = ?').pluck().get(device.id) as string;
+  return {
+    ...tracker,
+    group_id: 0,
+    source: {
+      id: device.id,
+      device_id: d.deviceId,
+      model: d.model,
+      blocked: d === BLOCKED,
+      tariff_id: 0,
+      status_listing_id: null,
+      creation_date: createdAt,
+      tariff_end_date: null,
+      phone: null,
+    },
+    tag_bindings: [],
+  };
+}
 
 t.test('visibility and rights', async (t) => {
   const { url, server } = await startTestServer(t, { config: NO_RATE_LIMIT });
+  const own = (d: FleetDevice) => navixyTracker(server, d, { id: d.trackerId, label: `Tracker ${d.trackerId}`, clone: false });
+  const BOBS_CLONE = navixyTracker(server, TELFM, { id: CLONE_ID, label: 'Truck 1 (shared)', clone: true });
   const alice = ALICE.apiKey;
   const bob = BOB.apiKey;
   const carol = await login(url, CAROL); // one real sub-user login

@@ -36,7 +36,10 @@ async function check<T>(t: Test, property: fc.IAsyncProperty<T>, numRuns: number
 }
 
 const BY_CODE = new Map(Object.values(Errors).map((e) => [e.code, e]));
-const ACTIONS = ['user/auth', 'user/logout', 'tracker/list', 'tracker/read', 'tracker/settings/tracking/read', 'tracker/settings/tracking/update'];
+const ACTIONS = [
+  'user/auth', 'user/logout', 'user/session/renew', 'user/get_info', 'tracker/list', 'tracker/read', 'tracker/group/list',
+  'tracker/settings/tracking/read', 'tracker/settings/tracking/update',
+];
 const TRACKER_IDS = [TELFM, ARRAYS, NUMBERS, FORMATS, NO_PROFILE].map((d) => d.trackerId).concat([1003, CLONE_ID, 999_999]);
 const FIELDS = [...Object.keys(VALID_TELFM), 'wakeup_timers', 'sleep_time_in_minutes', 'tracking_time', '__proto__', 'constructor'];
 
@@ -78,6 +81,11 @@ const params = fc.record(
     tracking_settings: trackingSettings,
     login: fc.oneof(fc.constantFrom(ALICE.login, 'nobody@example.com'), anyValue),
     password: anyValue,
+    labels: fc.oneof(
+      fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }),
+      fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }).map((labels) => JSON.stringify(labels)),
+      anyValue,
+    ),
     extra: anyValue,
   },
   { requiredKeys: [] },

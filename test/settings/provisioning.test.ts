@@ -348,7 +348,7 @@ t.test('rejections name the entry and change nothing', async (t) => {
   await rejects(t, core, { trackers: [{ id: 1001, owner: 'alice@example.com', clone_of: 1002 }] },
     'trackers[0] (id 1001): clone_of 1002 is itself a clone', 'tracker 1001 has clones in the database (1002)');
   await rejects(t, core, { users: [{ login: 'x@example.com', password: 'x', extra: 1 }] }, 'users[0] (x@example.com): unknown field "extra"');
-  await rejects(t, core, { user: [] }, 'unknown section "user" (expected models, users, subusers, trackers)');
+  await rejects(t, core, { user: [] }, 'unknown section "user" (expected models, users, subusers, groups, trackers)');
   await rejects(t, core, { users: {} }, 'users: must be a list');
   await rejects(t, core, [], 'must hold a JSON object');
   await rejects(t, core, { users: [{ login: 'x@example.com' }] }, 'users[0] (x@example.com): password is required');
@@ -364,6 +364,94 @@ t.test('rejections name the entry and change nothing', async (t) => {
   }, 'trackers[0] (id 5): owner nobody@example.com', 'trackers[1] (id 6): model "nope"', 'trackers[2] (id 7): clone_of 12345');
   t.equal(err.problems.length, 3);
   t.match(err.message, /^invalid provisioning file \(3 problems\):\n {2}- /);
+});
+
+t.test("groups: upsert by id, a default colour, trackers in their owners' groups, phones", async (t) => {
+  const core = open(t);
+  const { store } = core;
+  await provision(store, core.profiles, SPEC_EXAMPLE);
+  const file = {
+    groups: [
+      { id: 7, owner: 'alice@example.com', title: 'North depot', color: '1e96dc' },
+      { id: 8, owner: 'alice@example.com', title: 'South depot' },
+      { id: 9, owner: 'bob@example.com', title: 'Bob\'s', color: 'FF0000' },
+    ],
+    trackers: [
+      { id: 1001, owner: 'alice@example.com', model: 'telfm', device_id: '356307042441013', group_id: 7, phone: '+447700900123' },
+      { id: 1002, owner: 'bob@example.com', clone_of: 1001, group_id: 9 },
+    ],
+  };
+  const report = await provision(store, core.profiles, file);
+  t.same(report.groups, [{ id: 7, created: true }, { id: 8, created: true }, { id: 9, created: true }]);
+  const alice = store.users.findByLogin('alice@example.com')!;
+  t.same(store.groups.listForOwner(alice.id), [
+    { id: 7, owner_id: alice.id, title: 'North depot', color: '1E96DC' },
+    { id: 8, owner_id: alice.id, title: 'South depot', color: '1E96DC' },
+  ], 'colours upper case; the default when absent');
+  t.match(store.trackers.findTracker(1001), { group_id: 7, phone: '+447700900123', label: 'Truck 1' });
+  t.match(store.trackers.findTracker(1002), { group_id: 9, phone: '+447700900123' }, 'a clone shows its device\'s phone');
+  t.match(store.trackers.findTracker(1001)!.device_created_at, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+  const before = dump(store);
+  const again = await provision(store, core.profiles, file);
+  t.same(dump(store), before, 're-importing changes nothing');
+  t.ok(again.groups.every((g) => !g.created));
+
+  // absent fields keep what is stored; 0 leaves the group, null clears the phone
+  await provision(store, core.profiles, {
+    groups: [{ id: 7, owner: 'alice@example.com', title: 'North depot (renamed)' }],
+    trackers: [{ id: 1001, owner: 'alice@example.com', model: 'telfm', device_id: '356307042441013' }],
+  });
+  t.match(store.groups.findGroup(7), { title: 'North depot (renamed)', color: '1E96DC' }, 'colour kept');
+  t.match(store.trackers.findTracker(1001), { group_id: 7, phone: '+447700900123' }, 'group and phone kept');
+  await provision(store, core.profiles, {
+    trackers: [{ id: 1001, owner: 'alice@example.com', model: 'telfm', device_id: '356307042441013', group_id: 0, phone: null }],
+  });
+  t.match(store.trackers.findTracker(1001), { group_id: null, phone: null }, 'group left, phone cleared');
+});
+
+t.test('group rejections name the entry and change nothing', async (t) => {
+  const core = open(t);
+  await provision(core.store, core.profiles, {
+    ...SPEC_EXAMPLE,
+    groups: [
+      { id: 7, owner: 'alice@example.com', title: 'North depot' },
+      { id: 9, owner: 'bob@example.com', title: 'Bob\'s' },
+    ],
+    trackers: [
+      { ...SPEC_EXAMPLE.trackers[0]!, group_id: 7 },
+      { ...SPEC_EXAMPLE.trackers[1]!, group_id: 9 },
+    ],
+  });
+  const t1001 = { id: 1001, owner: 'alice@example.com', model: 'telfm', device_id: '356307042441013' };
+  await rejects(t, core, { trackers: [{ ...t1001, group_id: 9 }] },
+    'trackers[0] (id 1001): group_id 9 is a group of bob@example.com, not of alice@example.com');
+  await rejects(t, core, { trackers: [{ ...t1001, group_id: 70 }] }, 'trackers[0] (id 1001): group_id 70 is not a known group');
+  await rejects(t, core, {
+    groups: [{ id: 70, owner: 'bob@example.com', title: 'New' }],
+    trackers: [{ id: 5, owner: 'alice@example.com', model: 'telfm', device_id: 'd5', group_id: 70 }],
+  }, 'trackers[0] (id 5): group_id 70 is a group of bob@example.com, not of alice@example.com');
+  await rejects(t, core, { groups: [{ id: 7, owner: 'bob@example.com', title: 'Taken over' }] },
+    'groups[0] (id 7): holds tracker 1001 of alice@example.com; its owner cannot change');
+  await rejects(t, core, {
+    groups: [{ id: 7, owner: 'bob@example.com', title: 'Taken over' }],
+    trackers: [t1001],
+  }, 'trackers[0] (id 1001): stays in group 7 of bob@example.com, not a group of alice@example.com');
+  await rejects(t, core, { groups: [{ id: 8, owner: 'carol@example.com', title: 'x' }] },
+    'groups[0] (id 8): owner carol@example.com is a sub-user; groups belong to master users');
+  await rejects(t, core, { groups: [{ id: 8, owner: 'nobody@example.com', title: 'x' }] },
+    'groups[0] (id 8): owner nobody@example.com is not a known user');
+  await rejects(t, core, { groups: [{ id: 8, owner: 'alice@example.com', title: 'x' }, { id: 8, owner: 'alice@example.com', title: 'y' }] },
+    'groups[1] (id 8): id 8 listed twice (also groups[0])');
+  for (const color of ['#1E96DC', '1E96D', 'GGGGGG', '1E96DC0', 123]) {
+    await rejects(t, core, { groups: [{ id: 8, owner: 'alice@example.com', title: 'x', color }] },
+      'groups[0] (id 8): color must be 6 hex digits');
+  }
+  await rejects(t, core, { groups: [{ id: 8, owner: 'alice@example.com' }] }, 'groups[0] (id 8): title is required');
+  await rejects(t, core, { trackers: [{ ...t1001, group_id: -1 }] }, 'trackers[0] (id 1001): group_id must be a group id, 0 or null');
+  await rejects(t, core, { trackers: [{ ...t1001, phone: '12-34' }] }, 'trackers[0] (id 1001): phone must be 3 to 20 digits');
+  await rejects(t, core, { trackers: [{ id: 1002, owner: 'bob@example.com', clone_of: 1001, phone: '123456' }] },
+    'trackers[0] (id 1002): a clone (clone_of) shares its target\'s device and takes no phone');
 });
 
 t.test('nothing is written when a write fails midway (one transaction)', async (t) => {

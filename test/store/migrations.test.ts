@@ -45,3 +45,28 @@ t.test('a database newer than this trackconf is refused', async (t) => {
   db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
   t.throws(() => migrate(db), /newer than this trackconf/);
 });
+
+t.test('migration 3: devices that existed get a creation date, trackers no group, no phone', async (t) => {
+  const db = new Database(join(tempDir(t), 'old.db'));
+  t.teardown(() => db.close());
+  db.pragma('foreign_keys = ON');
+  for (const [i, sql] of MIGRATIONS.slice(0, 2).entries()) {
+    db.exec(sql);
+    db.pragma(`user_version = ${i + 1}`);
+  }
+  db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'a@example.com', 'x', 'now');
+           INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
+           INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'dev-1', 'telfm', x'00');
+           INSERT INTO trackers (id, owner_id, label, device) VALUES (10, 1, 'Truck', 1);`);
+
+  migrate(db);
+
+  const device = db.prepare('SELECT phone, created_at FROM devices WHERE id = 1').get() as { phone: unknown; created_at: string };
+  t.equal(device.phone, null, 'no phone');
+  t.match(device.created_at, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'yyyy-MM-dd HH:mm:ss');
+  t.not(device.created_at, '1970-01-01 00:00:00', 'the time of the migration, not the column default');
+  t.equal(db.prepare('SELECT group_id FROM trackers WHERE id = 10').pluck().get(), null, 'no group');
+  db.exec("INSERT INTO groups (id, owner_id, title, color) VALUES (7, 1, 'North depot', '1E96DC')");
+  db.exec('UPDATE trackers SET group_id = 7 WHERE id = 10');
+  t.throws(() => db.exec('UPDATE trackers SET group_id = 8 WHERE id = 10'), /FOREIGN KEY constraint failed/, 'group_id names a group');
+});

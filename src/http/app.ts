@@ -26,6 +26,8 @@ export interface HttpOptions {
   readonly logger: Logger;
   /** /health answers 200 only once this says the listeners accept connections. */
   readonly isReady: () => boolean;
+  /** Performance patches not in use, listed by /health (docs/aedes-internals.md). */
+  readonly degraded?: () => readonly string[];
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /**
    * false: every request goes through fastify, none is pre-routed (the tests compare both paths
@@ -123,9 +125,11 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   app.setErrorHandler((err, request, reply) => fail(request, reply, err));
   app.setNotFoundHandler((request, reply) => fail(request, reply, new ApiError('wrongHandler')));
 
-  app.get('/health', async (_request, reply) =>
-    options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' }),
-  );
+  app.get('/health', async (_request, reply) => {
+    if (!options.isReady()) return reply.code(503).send({ status: 'starting' });
+    const degraded = options.degraded?.() ?? [];
+    return degraded.length > 0 ? { status: 'ok', degraded } : { status: 'ok' };
+  });
 
   app.route({
     method: ['GET', 'POST'],

@@ -24,7 +24,7 @@ interface QueueReader {
 /** The messages aedes' persistence holds for `clientId` (its public persistence API). */
 async function queued(ts: TestServer, clientId: string): Promise<string[]> {
   const topics: string[] = [];
-  for await (const packet of (ts.server.broker.aedes.persistence as unknown as QueueReader).outgoingStream({ id: clientId })) topics.push(packet.topic);
+  for await (const packet of (ts.server.broker.aedes as unknown as { persistence: QueueReader }).persistence.outgoingStream({ id: clientId })) topics.push(packet.topic);
   return topics;
 }
 

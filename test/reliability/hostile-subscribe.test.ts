@@ -73,7 +73,7 @@ t.test('filters per SUBSCRIBE, subscriptions per client and filter length are ca
   const persistent = await rawClient(t, port, { clientId: 'alice-keep', username: ALICE.login, password: ALICE.apiKey, clean: false });
   const long = `trackers/+/config/${'y'.repeat(200)}`;
   t.same(await persistent.subscribe(['trackers/#', long]), [1, 128], 'one granted, one too long');
-  const persistence = ts.server.broker.aedes.persistence as unknown as { subscriptionsByClient(c: { id: string }): Promise<Array<{ topic: string }>> };
+  const { persistence } = ts.server.broker.aedes as unknown as { persistence: { subscriptionsByClient(c: { id: string }): Promise<Array<{ topic: string }>> } };
   const stored = await persistence.subscriptionsByClient({ id: 'alice-keep' });
   t.same(stored.map((s) => s.topic), ['trackers/#'], 'the session stores the granted filter only');
 });

@@ -63,7 +63,7 @@ t.test(`${SESSIONS} offline observer sessions of trackers/# get nothing of anoth
   if (process.env.TRACKCONF_HOSTILE_RSS) t.comment(`RSS growth for ${SESSIONS} sessions × ${ACKS} acks: ${rssGrowth.toFixed(1)} MB`);
   let queuedForBob = 0;
   for (const clientId of ids) queuedForBob += (await queued(ts, clientId)).length;
-  t.equal(queuedForBob, 0, `nothing of another user's tracker was queued for bob's ${SESSIONS} offline sessions`);
+  t.equal(queuedForBob, 0, `nothing of another user's tracker was queued for bob's ${SESSIONS} offline sessions (${queuedForBob} queued)`);
 
   // TELFM (behind bob's clone): queued, up to the bound
   const visible = await LiteTracker.connect(TELFM, { port });

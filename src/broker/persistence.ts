@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { ConfigCache } from './config-cache.js';
 import { configTopic, deviceOfPattern, deviceOfTopic, parseTopic, topicMatches } from './topics.js';
 
@@ -14,7 +15,8 @@ interface RetainedPacket {
 type Persistence = Record<string, unknown>;
 
 // aedes-persistence is CommonJS and its typings declare an ES default export it does not have.
-const memory = createRequire(import.meta.url)('aedes-persistence') as () => Persistence;
+// Aedes' own copy: the one aedes-internals/guard.ts checks (session-bounds, docs/aedes-internals.md).
+const memory = createRequire(fileURLToPath(import.meta.resolve('aedes')))('aedes-persistence') as () => Persistence;
 
 function isConfigTopic(topic: string): boolean {
   return parseTopic(topic)?.kind === 'config';

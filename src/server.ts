@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { startBroker, type Broker } from './broker/index.js';
+import type { Followed } from './broker/aedes-internals/guard.js';
 import type { ListenerSpec } from './broker/listeners.js';
 import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -68,12 +69,13 @@ function addressPort(app: FastifyInstance): number {
 }
 
 /** The composition root: builds every part once and hands each its dependencies. */
-export async function startServer(config: Readonly<Config>, outside: { fsync?: Fsync } = {}): Promise<Server> {
+export async function startServer(config: Readonly<Config>, outside: { fsync?: Fsync; followed?: Followed } = {}): Promise<Server> {
   const tls = readTls(config);
   const logger = createLogger(config.logLevel);
+  const { followed, ...storeOutside } = outside;
   const { store, profiles } = openCore(config, {
     service: true,
-    ...outside,
+    ...storeOutside,
     onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint by the worker failed (the service checkpoints itself meanwhile)'),
   });
   let ready = false;
@@ -83,7 +85,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     loginWindowMs: config.login.windowSeconds * 1000,
   });
   const devices = new DeviceService(store, auth);
-  const httpOptions: HttpOptions = {
+  let httpOptions: HttpOptions = {
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
     rateLimitPerAddress: config.rateLimit.perAddress,
@@ -101,6 +103,12 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
         listeners: listenerSpecs(config, tls),
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         connectsPerSecondPerAddress: config.mqtt.connectsPerSecondPerAddress,
+        maxFiltersPerSubscribe: config.mqtt.maxFiltersPerSubscribe,
+        maxSubscriptionsPerClient: config.mqtt.maxSubscriptionsPerClient,
+        maxTopicLength: config.mqtt.maxTopicLength,
+        maxQueuedPerSession: config.mqtt.maxQueuedPerSession,
+        maxInflightQos2: config.mqtt.maxInflightQos2,
+        ...(followed && { followed }),
       },
       logger,
     );
@@ -108,6 +116,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     store.close();
     throw err;
   }
+  httpOptions = { ...httpOptions, degraded: () => broker.degraded };
   const services = { auth, trackers: new TrackerService(store, profiles, broker), durable: () => store.durable() };
   const http = buildHttpApp(services, httpOptions);
   const https = tls ? buildHttpApp(services, { ...httpOptions, https: tls }) : undefined;

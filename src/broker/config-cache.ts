@@ -34,13 +34,6 @@ export class ConfigCache {
     return message && this.put(deviceId, message);
   }
 
-  /** Every device's latest config (observers' wildcard subscriptions). */
-  *all(): IterableIterator<[string, Buffer]> {
-    for (const [deviceId, message] of this.devices.allLatestConfigs()) {
-      yield [deviceId, this.entries.get(deviceId)?.payload ?? this.put(deviceId, message)];
-    }
-  }
-
   /** See Store.durable: configs read from the database leave for a tracker only once this settles. */
   durable(): Promise<void> | undefined {
     return this.devices.durable();

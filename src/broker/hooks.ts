@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { DeviceService } from '../settings/device-service.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { ConfigCache } from './config-cache.js';
-import { Identities, type Identity, type TrackerIdentity } from './identity.js';
+import { Identities, type Identity, type ObserverIdentity, type TrackerIdentity } from './identity.js';
 import { ackTopic, deviceOfTopic, parseTopic, reportedTopic, topicMatches, trackerSubscriptionPrefix } from './topics.js';
 
 // CONNACK return codes (aedes' AuthErrorCode is a const enum: use the numbers).
@@ -18,6 +18,10 @@ const OBSERVER_VISIBILITY_MS = 5_000;
 export interface HookOptions {
   readonly maxPayloadBytes: number;
   readonly connectsPerSecondPerAddress: number;
+  /** docs/mqtt.md#subscription-limits */
+  readonly maxFiltersPerSubscribe: number;
+  readonly maxSubscriptionsPerClient: number;
+  readonly maxTopicLength: number;
 }
 
 function refuse(returnCode: number, message: string) {
@@ -37,6 +41,8 @@ export class BrokerHooks {
   readonly identities = new Identities();
   private readonly connects: RateLimiter;
   private readonly slowClients = new WeakSet<Client>();
+  /** The subscriptions granted by `authorizeSubscribe` (the persistence stores these only). */
+  private readonly grantedSubs = new WeakSet<object>();
 
   constructor(
     private readonly devices: DeviceService,
@@ -91,15 +97,62 @@ export class BrokerHooks {
   ): void => {
     const identity = this.identities.get(client);
     const topic = sub.topic;
-    if (!identity || topic.startsWith('$')) return done(null, null);
+    if (!identity || topic.startsWith('$') || !this.withinLimits(client, identity, topic)) return done(null, null);
     if (identity.kind === 'tracker') {
       if (!topic.startsWith(trackerSubscriptionPrefix(identity.deviceId))) return done(null, null);
       identity.subscriptions.set(topic, sub.qos);
-      return done(null, sub);
+      return done(null, this.grant(sub));
     }
     const first = topic.split('/', 1)[0];
-    done(null, first === 'trackers' || first === '+' || first === '#' ? sub : null);
+    if (first !== 'trackers' && first !== '+' && first !== '#') return done(null, null);
+    identity.subscriptions.add(topic);
+    done(null, this.grant(sub));
   };
+
+  /** Whether the persistence may store `sub` for a session: only what `authorizeSubscribe` granted. */
+  granted = (sub: object): boolean => this.grantedSubs.has(sub);
+
+  /** An UNSUBSCRIBE frees room under maxSubscriptionsPerClient. */
+  onUnsubscribe = (topics: readonly string[], client: Client): void => {
+    const identity = this.identities.get(client);
+    for (const topic of topics) identity?.subscriptions.delete(topic);
+  };
+
+  /**
+   * Whether a message on `topic` may be queued for the session `clientId` (online or offline):
+   * the same visibility as live delivery, judged before aedes' persistence stores anything.
+   */
+  mayQueue = (clientId: string, topic: string): boolean => {
+    const identity = this.identities.sessions.get(clientId);
+    const deviceId = deviceOfTopic(topic);
+    return identity !== undefined && deviceId !== undefined && this.sees(identity, deviceId);
+  };
+
+  /** The devices whose retained messages a SUBSCRIBE of `client` may receive (its wildcard lookups scan these only). */
+  visibleTo = (client: Client): ReadonlySet<string> | undefined => {
+    const identity = this.identities.get(client);
+    if (!identity) return undefined;
+    return identity.kind === 'tracker' ? new Set([identity.deviceId]) : this.visibleOf(identity);
+  };
+
+  private grant(sub: Subscription): Subscription {
+    this.grantedSubs.add(sub);
+    return sub;
+  }
+
+  /**
+   * docs/mqtt.md#subscription-limits: filter length, filters per SUBSCRIBE (counted over one
+   * SUBSCRIBE: aedes judges its filters in one synchronous loop, see docs/aedes-internals.md),
+   * subscriptions per client. A restored session (not yet connected) re-judges what it stored.
+   */
+  private withinLimits(client: Client, identity: Identity, topic: string): boolean {
+    if (Buffer.byteLength(topic) > this.options.maxTopicLength) return false;
+    if (client.connected) {
+      if (identity.filtersInPacket === 0) queueMicrotask(() => (identity.filtersInPacket = 0));
+      if (++identity.filtersInPacket > this.options.maxFiltersPerSubscribe) return false;
+    }
+    return identity.subscriptions.has(topic) || identity.subscriptions.size < this.options.maxSubscriptionsPerClient;
+  }
 
   authorizePublish = (client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void => {
     if (!client) return done(null); // the service's own publishes
@@ -179,13 +232,16 @@ export class BrokerHooks {
   }
 
   private sees(identity: Identity, deviceId: string): boolean {
-    if (identity.kind === 'tracker') return identity.deviceId === deviceId;
+    return identity.kind === 'tracker' ? identity.deviceId === deviceId : this.visibleOf(identity).has(deviceId);
+  }
+
+  private visibleOf(identity: ObserverIdentity): Set<string> {
     const now = Date.now();
     if (now - identity.visibleAt > OBSERVER_VISIBILITY_MS) {
       identity.visible = this.devices.visibleDevices(identity.observer);
       identity.visibleAt = now;
     }
-    return identity.visible.has(deviceId);
+    return identity.visible;
   }
 
   /**

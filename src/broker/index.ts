@@ -2,9 +2,10 @@ import { Aedes, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
 import type { DeviceService } from '../settings/device-service.js';
 import type { ConfigMessage, ConfigPublisher } from '../settings/types.js';
+import { installAedesInternals, type LeanClients } from './aedes-internals/index.js';
+import type { Followed } from './aedes-internals/guard.js';
 import { ConfigCache } from './config-cache.js';
 import { BrokerHooks, type HookOptions } from './hooks.js';
-import { installLeanClients, type LeanClients } from './lean-clients.js';
 import { PACKET_HEADROOM_BYTES, startListener, type Listener, type ListenerSpec } from './listeners.js';
 import { sqliteBackedPersistence } from './persistence.js';
 import { configTopic, topicMatches } from './topics.js';
@@ -13,45 +14,41 @@ export interface BrokerOptions extends HookOptions {
   readonly listeners: readonly ListenerSpec[];
   /** How often connected trackers are checked against blocked devices. */
   readonly blockedCheckMs?: number;
+  /** docs/mqtt.md#session-limits */
+  readonly maxQueuedPerSession: number;
+  readonly maxInflightQos2: number;
+  /** What the aedes-internals patches were written for (tests pass a changed copy). */
+  readonly followed?: Followed;
 }
 
 export interface Broker extends ConfigPublisher {
   readonly aedes: Aedes;
-  /** The cheaper clean-session CONNECT (lean-clients.ts); undefined when aedes runs unpatched. */
+  /** The cheaper clean-session CONNECT (aedes-internals/lean-clients.ts); undefined when aedes runs unpatched. */
   readonly lean: LeanClients | undefined;
+  /** Performance patches of aedes-internals/ not in use (docs/aedes-internals.md). */
+  readonly degraded: readonly string[];
   readonly listeners: readonly Listener[];
   port(name: ListenerSpec['name']): number | undefined;
   close(): Promise<void>;
-}
-
-/** `$SYS/<broker>/new/clients`, `…/new/subscribes`, `…/new/unsubscribes`, `…/disconnect/clients`. */
-const SYS_EVENT = /^\$SYS\/[^/]+\/(?:new\/(?:clients|subscribes|unsubscribes)|disconnect\/clients)$/;
-
-/**
- * Aedes announces every connect, disconnect and SUBSCRIBE on `$SYS` (one more publish, JSON
- * serialization included, through the whole publish pipeline per event). `$SYS` is closed to every
- * client here (SPEC §5) and only a cluster of brokers listens to `new/clients`: drop these events.
- * The heartbeat and birth messages stay (aedes' will bookkeeping uses them).
- */
-function dropSysEvents(aedes: Aedes): void {
-  type Publish = (packet: { topic: string }, client?: unknown, done?: (err?: Error | null) => void) => void;
-  const publish = (aedes.publish as unknown as Publish).bind(aedes);
-  (aedes as unknown as { publish: Publish }).publish = (packet, client, done) => {
-    if (packet.topic.charCodeAt(0) === 36 /* $ */ && SYS_EVENT.test(packet.topic)) {
-      const callback = typeof client === 'function' ? (client as (err?: Error | null) => void) : done;
-      callback?.(null);
-      return;
-    }
-    publish(packet, client, done);
-  };
 }
 
 /** The embedded MQTT broker of SPEC §5, wired to the device service. */
 export async function startBroker(devices: DeviceService, options: BrokerOptions, log: Logger): Promise<Broker> {
   const configs = new ConfigCache(devices);
   const hooks = new BrokerHooks(devices, configs, options, log);
+  let subscriber: () => Client | undefined = () => undefined;
+  const persistence = sqliteBackedPersistence(configs, {
+    retainedViewer: () => {
+      const client = subscriber();
+      return client && hooks.visibleTo(client);
+    },
+    mayQueue: hooks.mayQueue,
+    granted: hooks.granted,
+    maxQueuedPerSession: options.maxQueuedPerSession,
+    maxInflightQos2: options.maxInflightQos2,
+  });
   const aedes = await Aedes.createBroker({
-    persistence: sqliteBackedPersistence(configs),
+    persistence,
     preConnect: hooks.preConnect,
     authenticate: hooks.authenticate,
     authorizeSubscribe: hooks.authorizeSubscribe,
@@ -60,10 +57,18 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     published: hooks.published,
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
+    maxInflightInbound: options.maxInflightQos2,
   });
+  const maxPacketBytes = options.maxPayloadBytes + PACKET_HEADROOM_BYTES;
+  let internals;
+  try {
+    internals = await installAedesInternals(aedes, { maxPacketBytes, ...(options.followed && { followed: options.followed }) }, log);
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  subscriber = internals.retainedSubscriber;
   const { identities } = hooks;
-  dropSysEvents(aedes);
-  const lean = await installLeanClients(aedes, (reason) => log.warn({ reason }, 'aedes runs without part of the lean-clients patch'));
 
   aedes.on('ack', (_packet, client) => hooks.onAck(client));
   aedes.on('clientReady', (client) => onTrackerReady(client));
@@ -73,10 +78,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
       identities.trackers.delete(identity.deviceId);
     }
   });
-  aedes.on('unsubscribe', (topics, client) => {
-    const identity = identities.get(client);
-    if (identity?.kind === 'tracker') for (const topic of topics) identity.subscriptions.delete(topic);
-  });
+  aedes.on('unsubscribe', hooks.onUnsubscribe);
   aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
 
@@ -110,8 +112,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
 
   const listeners: Listener[] = [];
   try {
-    const maxPacketBytes = options.maxPayloadBytes + PACKET_HEADROOM_BYTES;
-    for (const spec of options.listeners) listeners.push(await startListener(aedes, { maxPacketBytes, ...spec }));
+    for (const spec of options.listeners) listeners.push(await startListener(aedes, spec, internals.onConnection));
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     clearInterval(blockedTimer);
@@ -121,7 +122,8 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
 
   return {
     aedes,
-    lean,
+    lean: internals.lean,
+    degraded: internals.degraded,
     listeners,
     port: (name) => listeners.find((l) => l.name === name)?.port,
     publishConfig(deviceId: string, message: ConfigMessage): void {

@@ -11,11 +11,6 @@ export interface ListenerSpec {
   readonly host: string;
   readonly port: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
-  /**
-   * The largest MQTT packet (remaining length) a client may announce; the connection is closed as
-   * soon as a fixed header announces more, before the packet is buffered. Unset = MQTT's 256 MiB.
-   */
-  readonly maxPacketBytes?: number;
 }
 
 /** Where MQTT over WebSocket is served (docs/mqtt.md). */
@@ -23,31 +18,6 @@ const WS_PATH = '/mqtt';
 
 /** What a packet may carry beyond its payload: topic, packet id, CONNECT's client id and credentials. */
 export const PACKET_HEADROOM_BYTES = 4096;
-
-interface PacketParser {
-  packet: { length: number };
-  _parseLength(): boolean;
-  _emitError(err: Error): unknown;
-}
-
-/**
- * mqtt-packet (aedes' parser) buffers a whole packet before aedes sees it, whatever length the
- * fixed header announces (up to 256 MiB, even before CONNECT). Cap it at the header: the parser's
- * length step fails the parse, aedes closes the connection, at most one read chunk is held.
- * Returns false when the parser is not the one this was written for (test/reliability catches that).
- */
-export function capPacketSize(client: unknown, maxPacketBytes: number): boolean {
-  const parser = (client as { _parser?: Partial<PacketParser> } | null)?._parser;
-  if (!parser || typeof parser._parseLength !== 'function' || typeof parser._emitError !== 'function') return false;
-  const parseLength = parser._parseLength;
-  parser._parseLength = function (this: PacketParser): boolean {
-    if (!parseLength.call(this)) return false;
-    if (this.packet.length <= maxPacketBytes) return true;
-    this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds ${maxPacketBytes}`));
-    return false;
-  };
-  return true;
-}
 
 export interface Listener {
   readonly name: string;
@@ -70,17 +40,14 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
 }
 
 /**
- * Starts one MQTT listener. TCP and TLS sockets get `noDelay`: with Nagle on, the retained config
+ * Starts one MQTT listener; `onConnection` gets each client aedes creates (the packet size cap of
+ * aedes-internals/). TCP and TLS sockets get `noDelay`: with Nagle on, the retained config
  * waits ~40 ms behind the SUBACK.
  */
-export async function startListener(broker: Aedes, spec: ListenerSpec): Promise<Listener> {
-  let capped = true;
+export async function startListener(broker: Aedes, spec: ListenerSpec, onConnection?: (client: unknown) => void): Promise<Listener> {
   const handle = (stream: Duplex, req?: Parameters<Aedes['handle']>[1]) => {
     const client = broker.handle(stream, req);
-    if (spec.maxPacketBytes !== undefined && capped && !capPacketSize(client, spec.maxPacketBytes)) {
-      capped = false;
-      broker.emit('clientError', client, new Error('MQTT packet size cap unavailable: mqtt-packet internals changed'));
-    }
+    onConnection?.(client);
   };
   if (spec.name === 'mqtt-ws') {
     // A plain HTTP request (no upgrade) gets nothing but the security headers every answer carries.

@@ -39,6 +39,11 @@ export const configSchema = z
         wsPort: port,
         maxPayloadBytes: z.number().int().min(256),
         connectsPerSecondPerAddress: perSecond,
+        maxFiltersPerSubscribe: z.number().int().min(1),
+        maxSubscriptionsPerClient: z.number().int().min(1),
+        maxTopicLength: z.number().int().min(64).max(65535),
+        maxQueuedPerSession: z.number().int().min(0),
+        maxInflightQos2: z.number().int().min(1),
       })
       .strict(),
     tls: z

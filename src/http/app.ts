@@ -28,6 +28,8 @@ export interface HttpOptions {
   readonly logger: Logger;
   /** /health answers 200 only once this says the listeners accept connections. */
   readonly isReady: () => boolean;
+  /** Performance patches not in use, listed by /health (docs/aedes-internals.md). */
+  readonly degraded?: () => readonly string[];
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /** The calls served; default ACTIONS (tests add calls with their own body limit). */
   readonly actions?: ReadonlyMap<string, Action>;
@@ -143,7 +145,11 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   app.route({
     method: ['GET', 'HEAD'],
     url: '/health',
-    handler: async (_request, reply) => (options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' })),
+    handler: async (_request, reply) => {
+      if (!options.isReady()) return reply.code(503).send({ status: 'starting' });
+      const degraded = options.degraded?.() ?? [];
+      return degraded.length > 0 ? { status: 'ok', degraded } : { status: 'ok' };
+    },
   });
 
   const handler = (route: Route | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {

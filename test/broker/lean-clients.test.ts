@@ -1,60 +1,30 @@
 /**
- * The lean clean-session CONNECT and parser (src/broker/lean-clients.ts, lean-parser.ts): the aedes
+ * The lean clean-session CONNECT and parser (src/broker/aedes-internals/lean-clients.ts, lean-parser.ts): the aedes
  * and mqtt-packet code they follow is still what they were written against, they are in use, and
  * what they skip or replace behaves as stock aedes (sessions, wills, keepalive, pipelined packets).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import t, { type Test } from 'tap';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { mqttBytes, rawSocket, socketClosed } from '../helpers/lite-mqtt.js';
 import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
 import { post, startTestServer } from '../helpers/server.js';
-import { LEAN_AEDES_VERSION } from '../../src/broker/lean-clients.js';
-import { LEAN_MQTT_PACKET_VERSION } from '../../src/broker/lean-parser.js';
+import { checkFollowed, fileHash, FOLLOWED, installedVersion } from '../../src/broker/aedes-internals/guard.js';
+import { LEAN_AEDES_VERSION } from '../../src/broker/aedes-internals/lean-clients.js';
+import { LEAN_MQTT_PACKET_VERSION } from '../../src/broker/aedes-internals/lean-parser.js';
 
 const topic = `trackers/${TELFM.deviceId}/config/tracking`;
 const reportedTopic = `${topic}/reported`;
 
-/**
- * The files whose code the lean path copies or relies on, as read when it was written. When an
- * upgrade changes one: re-read it against lean-clients.ts / lean-parser.ts (the connect steps, the
- * Client fields and packet listener, which persistence calls create per-client state, the parser's
- * state and its use of `settings`), adapt them, then update the version constants and these hashes.
- */
-const FOLLOWED: Record<string, string> = {
-  'aedes/lib/handlers/connect.js': 'c522097e13a72a63',
-  'aedes/lib/handlers/index.js': '53a336906db65da7',
-  'aedes/lib/client.js': '7a9961477a92db79',
-  'aedes/lib/write.js': 'affdb5d157bbf358',
-  'aedes/lib/utils.js': 'ea49a00fd4e5fa4f',
-  'aedes/lib/qos-packet.js': '2b35fa5bc73ded5b',
-  'aedes-persistence/asyncPersistence.js': '6a79bb17cd2548f2',
-  'aedes-persistence/callBackPersistence.js': '701390a203b60b35',
-  'mqtt-packet/parser.js': 'bde1d714e10bf2f3',
-  'bl/BufferList.js': '213b228bcd49a6d0',
-};
-
-function installedFile(path: string): string {
-  const aedesRequire = createRequire(import.meta.resolve('aedes'));
-  const [pkg, ...rest] = path.split('/');
-  if (pkg === 'aedes') return join(dirname(new URL(import.meta.resolve('aedes')).pathname), ...rest);
-  if (pkg === 'bl') return join(dirname(createRequire(aedesRequire.resolve('mqtt-packet')).resolve('bl')), ...rest);
-  return join(dirname(aedesRequire.resolve(pkg!)), ...rest);
-}
-
-t.test('the aedes and mqtt-packet code the lean path follows is unchanged', async (t) => {
-  const aedesRequire = createRequire(import.meta.resolve('aedes'));
-  const aedesPackage = join(dirname(new URL(import.meta.resolve('aedes')).pathname), 'package.json');
-  t.equal((JSON.parse(readFileSync(aedesPackage, 'utf8')) as { version: string }).version, LEAN_AEDES_VERSION, 'aedes version');
-  t.equal((aedesRequire('mqtt-packet/package.json') as { version: string }).version, LEAN_MQTT_PACKET_VERSION, 'mqtt-packet version');
-  for (const [path, expected] of Object.entries(FOLLOWED)) {
-    const actual = createHash('sha256').update(readFileSync(installedFile(path))).digest('hex').slice(0, 16);
-    t.equal(actual, expected, `${path} is the version lean-clients.ts / lean-parser.ts follow (see FOLLOWED)`);
+t.test('the aedes and mqtt-packet code the patches follow is unchanged (aedes-internals/guard.ts)', async (t) => {
+  for (const [pkg, version] of Object.entries(FOLLOWED.packages)) t.equal(installedVersion(pkg), version, `${pkg} version`);
+  t.equal(FOLLOWED.packages.aedes, LEAN_AEDES_VERSION, 'the lean CONNECT follows that aedes');
+  t.equal(FOLLOWED.packages['mqtt-packet'], LEAN_MQTT_PACKET_VERSION, 'the lean parser follows that mqtt-packet');
+  for (const [path, expected] of Object.entries(FOLLOWED.files)) {
+    // on a change: re-read the file against the patches that depend on it (docs/aedes-internals.md), then update guard.ts
+    t.equal(fileHash(path), expected, `${path} is the version the patches follow`);
   }
+  t.same([...checkFollowed()], [], 'every patch can be installed');
 });
 
 t.test('clean sessions take the lean path, with the lean parser; persistent ones stay on aedes', async (t) => {
@@ -219,7 +189,7 @@ async function postLogin(url: string): Promise<string> {
 }
 
 t.test('on another aedes the patch is not installed and says why', async (t) => {
-  const { installLeanClients } = await import('../../src/broker/lean-clients.js');
+  const { installLeanClients } = await import('../../src/broker/aedes-internals/lean-clients.js');
   const reasons: string[] = [];
   const other = { version: '9.9.9', handle: () => undefined } as unknown as Parameters<typeof installLeanClients>[0];
   t.equal(await installLeanClients(other, (reason) => reasons.push(reason)), undefined, 'not installed');

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { openDatabase, walFlushedByCaller, type Db, type OpenOptions } from './db.js';
 import { Freshness } from './freshness.js';
 import { ProvisioningRepository } from './provisioning.js';
+import { RequestRepository } from './requests.js';
 import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
@@ -9,7 +10,8 @@ import { WalSync, type Fsync } from './wal-sync.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
-export type { SyncRow, SyncState, LatestConfigRow } from './settings.js';
+export type { SyncRow, SyncState, LatestConfigRow, TrackerSyncRow, VersionRow, VersionSource } from './settings.js';
+export type { RequestAnswerRow } from './requests.js';
 export type { TrackerRow, DeviceRow } from './trackers.js';
 export type { UserRow } from './users.js';
 
@@ -20,6 +22,7 @@ export interface Store {
   readonly trackers: TrackerRepository;
   readonly settings: SettingsRepository;
   readonly provisioning: ProvisioningRepository;
+  readonly requests: RequestRepository;
   /** When rows cached in memory may be stale (writes by another process or outside the repositories). */
   readonly freshness: Freshness;
   /** Runs `fn` in one IMMEDIATE transaction (writers queue instead of failing on upgrade). */
@@ -77,6 +80,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     trackers: new TrackerRepository(db, freshness),
     settings,
     provisioning: new ProvisioningRepository(db),
+    requests: new RequestRepository(db, freshness),
     transaction: <T>(fn: () => T): T => {
       try {
         return db.transaction(fn).immediate();

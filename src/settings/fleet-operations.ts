@@ -120,11 +120,11 @@ export class FleetOperations {
   update(principal: Principal, request: UpdateRequest): Json | Promise<Json> {
     requireConfigureRight(principal);
     const { trackerId, patch, expectedVersion } = request;
-    const remembered = this.remembered(principal, request.dryRun ? undefined : request.requestId, 'update', {
-      tracker_id: trackerId,
-      tracking_settings: patch,
-      expected_version: expectedVersion,
-    });
+    const requestId = request.dryRun ? undefined : request.requestId;
+    const remembered =
+      requestId === undefined
+        ? undefined
+        : this.remembered(principal, requestId, 'update', { tracker_id: trackerId, tracking_settings: patch, expected_version: expectedVersion });
     if (remembered?.answer) return remembered.answer;
     const target = changeTarget(this.profiles, visibleTracker(this.store, principal, trackerId));
     const change = this.change(principal, target, 'update', (current) => ({ ...current, ...patch }), expectedVersion);

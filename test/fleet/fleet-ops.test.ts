@@ -321,3 +321,27 @@ t.test('sync_summary', async (t) => {
   const daves = expectOk(t, await call(P.summary, {}, dave));
   t.strictSame(daves.value, { none: 1, pending: 1, delivered: 0, applied: 0, rejected: 0 }, 'a sub-user without rights: its bound trackers');
 });
+
+t.test('the check order of the fleet calls', async (t) => {
+  const { url, server, call } = await fleetServer(t);
+  const dave = sessionFor(server, DAVE.login);
+  const unknownHash = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+  for (const path of [P.profile, P.history, P.revert, P.bulk, P.summary]) {
+    expectError(t, await call(path, { tracker_id: TELFM.trackerId }, 'NOT-HEX'), 'wrongHash', undefined, `${path}: 3`);
+    expectError(t, await call(path, { tracker_id: TELFM.trackerId }, unknownHash), 'unknownCredential', undefined, `${path}: 4`);
+    const viaV2 = await get(url, `v2/${path}/`, { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId), version: '1', tracking_settings: '{}', model: 'telfm', dry_run: '1' });
+    // revert reaches its own check: tracker 1001 has no version 1 yet.
+    if (path === P.revert) expectError(t, viaV2, 'invalidParameters', ['version'], `${path} under /v2/ with a trailing slash`);
+    else expectOk(t, viaV2, `${path} under /v2/ with a trailing slash`);
+  }
+  // parameters (7) before the right (13) before visibility (201)
+  expectError(t, await call(P.bulk, { tracking_settings: {} }, dave), 'invalidParameters', ['tracker_ids'], 'bulk: 7 before 13');
+  expectError(t, await call(P.revert, { tracker_id: TELFM.trackerId }, dave), 'invalidParameters', ['version'], 'revert: 7 before 13');
+  expectError(t, await call(P.update, { tracker_id: TELFM.trackerId, tracking_settings: {}, request_id: '' }, dave), 'invalidParameters', ['request_id'], 'update: 7 before 13');
+  expectError(t, await call(P.bulk, { tracker_ids: [999_999], tracking_settings: {} }, dave), 'notPermitted', undefined, 'bulk: 13 for the whole call');
+  expectError(t, await call(P.history, { tracker_id: 999_999, limit: 0 }), 'invalidParameters', ['limit'], 'history: 7 before 201');
+  expectError(t, await call(P.history, { tracker_id: NUMBERS.trackerId }, dave), 'notFound', undefined, 'history: a sub-user sees only its bound trackers');
+  expectError(t, await call(P.history, { tracker_id: BLOCKED.trackerId }, dave), 'deviceBlocked', undefined, 'history: 208');
+  expectError(t, await call(P.history, { tracker_id: NO_PROFILE.trackerId }), 'notSupported', undefined, 'history: 214');
+  expectError(t, await call(P.summary, { tracker_ids: [NUMBERS.trackerId] }, dave), 'notFound', undefined, 'sync_summary: 201 for a tracker not bound');
+});

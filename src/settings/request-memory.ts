@@ -9,12 +9,19 @@ export const REQUEST_TTL_MS = 24 * 3_600_000;
 /** Expired answers are deleted with a write at most this often. */
 const PURGE_EVERY_MS = 60_000;
 
+/**
+ * Deeper than any valid parameter (settings values are at most a list of scalars): a hostile body
+ * nested thousands deep is refused before the recursion below could exhaust the stack.
+ */
+const MAX_DEPTH = 32;
+
 /** JSON with object keys sorted: the same parameters give the same text whatever their order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+function canonical(value: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH) throw invalidParameters([{ parameter: 'tracking_settings', error: `must not be nested more than ${MAX_DEPTH} levels deep` }]);
+  if (Array.isArray(value)) return `[${value.map((item) => canonical(item, depth + 1)).join(',')}]`;
   if (isObject(value)) {
     const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(',')}}`;
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key], depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }

@@ -15,7 +15,7 @@ import { provision } from '../../src/settings/provisioning.js';
 import { TrackerService } from '../../src/settings/tracker-service.js';
 import { NO_PUBLISHER } from '../../src/settings/types.js';
 import { ALICE, ARRAYS, CAROL, TELFM, VALID_TELFM, fleetFile } from '../helpers/fleet.js';
-import { expectError, expectOk, NO_RATE_LIMIT, sessionFor } from '../helpers/http.js';
+import { expectError, expectOk, NO_RATE_LIMIT, raw, sessionFor } from '../helpers/http.js';
 import { form, post, startTestServer, tempDir } from '../helpers/server.js';
 import { fleetServer, P } from './helpers.js';
 
@@ -121,4 +121,17 @@ t.test('answers expire after 24 hours (injected clock)', async (t) => {
   now += 25 * 3_600_000;
   expectOk(t, await post(url, P.update, { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: {}, request_id: 'day-2' }));
   t.equal(rows(store.db), 1, 'expired answers are deleted');
+});
+
+t.test('a request_id with deeply nested settings is refused as a parameter, not a server error', async (t) => {
+  const { url, versions } = await fleetServer(t);
+  const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+  const body = `{"hash":"${ALICE.apiKey}","tracker_id":${TELFM.trackerId},"request_id":"deep-1","tracking_settings":{"tracking_interval":${deep}}}`;
+  t.ok(body.length < 65_536, 'within the body limit');
+  for (const path of [P.update, P.bulk]) {
+    const text = path === P.bulk ? body.replace('"tracker_id":', '"model":"telfm","x":') : body;
+    const refused = await raw(url, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+    expectError(t, refused, 'invalidParameters', ['tracking_settings'], `${path}: deep nesting`);
+  }
+  t.equal(versions(TELFM.deviceId), 0);
 });

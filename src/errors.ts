@@ -30,6 +30,7 @@ export const Errors = Object.freeze({
   deviceBlocked: def(208, 'Device blocked', 403),
   notSupported: def(214, 'Requested operation or parameters are not supported by the device', 400),
   notForClones: def(219, 'Not allowed for clones of the device', 403),
+  versionConflict: def(1001, 'Version conflict', 409),
 });
 
 export type ErrorName = keyof typeof Errors;
@@ -44,12 +45,15 @@ export interface ParameterError {
 export class ApiError extends Error {
   readonly def: ErrorDef;
   readonly errors: readonly ParameterError[] | undefined;
+  /** Fields the error answer carries besides `status` (1001's `sync`: docs/api.md#version-conflicts). */
+  readonly extra: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(name: ErrorName, errors?: readonly ParameterError[]) {
+  constructor(name: ErrorName, errors?: readonly ParameterError[], extra?: Readonly<Record<string, unknown>>) {
     super(Errors[name].description);
     this.name = 'ApiError';
     this.def = Errors[name];
     this.errors = errors;
+    this.extra = extra;
   }
 }
 

@@ -2,7 +2,7 @@ import type { AuthService } from '../settings/auth-service.js';
 import type { TrackerService } from '../settings/tracker-service.js';
 import type { Principal } from '../settings/types.js';
 import { settingsAnswer } from '../settings/views.js';
-import { paramSchemas, parseParams, trackerIdOf } from './params.js';
+import { bulkUpdateParams, paramSchemas, parseParams, trackerIdOf, updateParams } from './params.js';
 import type { Json } from '../json.js';
 
 export interface Services {
@@ -91,9 +91,38 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   ],
   [
     'tracker/settings/tracking/update',
+    authenticated(async (s, params, p) => ok(await s.trackers.fleet.update(p, updateParams(params)))),
+  ],
+  [
+    'tracker/settings/tracking/profile',
+    authenticated((s, params, p) => ok(s.trackers.fleet.profile(p, trackerIdOf(params)))),
+  ],
+  [
+    'tracker/settings/tracking/history',
+    authenticated((s, params, p) => {
+      const { tracker_id, limit, before_version } = parseParams(paramSchemas.history, params);
+      return ok(s.trackers.fleet.history(p, tracker_id, limit, before_version));
+    }),
+  ],
+  [
+    'tracker/settings/tracking/revert',
     authenticated(async (s, params, p) => {
-      const { tracker_id, tracking_settings } = parseParams(paramSchemas.update, params);
-      return ok({ sync: await s.trackers.updateSettingsBatched(p, tracker_id, tracking_settings) });
+      const { tracker_id, version, expected_version } = parseParams(paramSchemas.revert, params);
+      return ok(await s.trackers.fleet.revert(p, { trackerId: tracker_id, version, expectedVersion: expected_version }));
+    }),
+  ],
+  [
+    'tracker/settings/tracking/bulk_update',
+    {
+      ...authenticated(async (s, params, p) => ok(await s.trackers.fleet.bulkUpdate(p, bulkUpdateParams(params)))),
+      bodyLimit: 1_048_576,
+    },
+  ],
+  [
+    'tracker/settings/tracking/sync_summary',
+    authenticated((s, params, p) => {
+      const { tracker_ids } = parseParams(paramSchemas.syncSummary, params);
+      return ok(s.trackers.fleet.syncSummary(p, tracker_ids));
     }),
   ],
 ]);

@@ -22,9 +22,9 @@ export function okAnswer(body: string): Answer {
 
 /** The Navixy error envelope for anything thrown; 5xx are logged (never sent: no driver text). */
 export function errorAnswer(err: unknown, log: FastifyBaseLogger): Answer {
-  const { def, errors } = classify(err);
+  const { def, errors, extra } = classify(err);
   if (def.http >= 500) log.error({ err }, 'request failed');
-  return { status: def.http, body: JSON.stringify(errorBody(def, errors)) };
+  return { status: def.http, body: JSON.stringify(errorBody(def, errors, extra)) };
 }
 
 /** fastify's writer (its onSend hook adds the headers of headers.ts, it adds content-length itself). */

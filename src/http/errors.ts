@@ -4,13 +4,15 @@ export interface ErrorBody {
   readonly success: false;
   readonly status: { readonly code: number; readonly description: string };
   readonly errors?: readonly ParameterError[];
+  readonly [extra: string]: unknown;
 }
 
-export function errorBody(def: ErrorDef, errors?: readonly ParameterError[]): ErrorBody {
+export function errorBody(def: ErrorDef, errors?: readonly ParameterError[], extra?: Readonly<Record<string, unknown>>): ErrorBody {
   return {
     success: false,
     status: { code: def.code, description: def.description },
     ...(errors && errors.length > 0 && { errors }),
+    ...extra,
   };
 }
 
@@ -18,8 +20,8 @@ export function errorBody(def: ErrorDef, errors?: readonly ParameterError[]): Er
  * The one place an error of any kind becomes a Navixy error for HTTP. Anything not recognised is
  * 6 (or 1 for the database) with no message of its own: 5xx never leak driver text or stacks.
  */
-export function classify(err: unknown): { def: ErrorDef; errors?: readonly ParameterError[] } {
-  if (err instanceof ApiError) return { def: err.def, ...(err.errors && { errors: err.errors }) };
+export function classify(err: unknown): { def: ErrorDef; errors?: readonly ParameterError[]; extra?: Readonly<Record<string, unknown>> } {
+  if (err instanceof ApiError) return { def: err.def, ...(err.errors && { errors: err.errors }), ...(err.extra && { extra: err.extra }) };
   const e = err as { code?: unknown; statusCode?: unknown; name?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { def: Errors.tooLarge };

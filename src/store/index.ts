@@ -3,6 +3,7 @@ import { openDatabase, walFlushedByCaller, type Db, type OpenOptions } from './d
 import { Freshness } from './freshness.js';
 import { GroupRepository } from './groups.js';
 import { ProvisioningRepository } from './provisioning.js';
+import { RequestRepository } from './requests.js';
 import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
@@ -10,7 +11,8 @@ import { WalSync, type Fsync } from './wal-sync.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
-export type { SyncRow, SyncState, LatestConfigRow } from './settings.js';
+export type { SyncRow, SyncState, LatestConfigRow, TrackerSyncRow, VersionRow, VersionSource } from './settings.js';
+export type { RequestAnswerRow } from './requests.js';
 export type { TrackerRow, DeviceRow } from './trackers.js';
 export type { UserRow } from './users.js';
 export type { GroupRow } from './groups.js';
@@ -23,6 +25,7 @@ export interface Store {
   readonly settings: SettingsRepository;
   readonly provisioning: ProvisioningRepository;
   readonly groups: GroupRepository;
+  readonly requests: RequestRepository;
   /** When rows cached in memory may be stale (writes by another process or outside the repositories). */
   readonly freshness: Freshness;
   /** Runs `fn` in one IMMEDIATE transaction (writers queue instead of failing on upgrade). */
@@ -81,6 +84,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     settings,
     provisioning: new ProvisioningRepository(db),
     groups: new GroupRepository(db),
+    requests: new RequestRepository(db, freshness),
     transaction: <T>(fn: () => T): T => {
       try {
         return db.transaction(fn).immediate();

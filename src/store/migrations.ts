@@ -125,4 +125,37 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE devices ADD COLUMN created_at TEXT NOT NULL DEFAULT '1970-01-01 00:00:00';
   UPDATE devices SET created_at = strftime('%Y-%m-%d %H:%M:%S', 'now');
   `,
+  /*
+   * 4: fleet operations (docs/api.md#fleet-operations). Each version records how it was made
+   * (`source`) and the outcome of the version it replaced (`prior_*`): that outcome is final from
+   * the moment of replacement, and writing it into the new row keeps the table append-only (no
+   * update of an older row on the hot path). The latest version's outcome stays in device_sync.
+   * Versions made before this migration get the tracker's last current-version ack, else superseded.
+   * request_answers remembers the answer of each call with a request_id, written in the same
+   * transaction as its versions.
+   */ `
+  ALTER TABLE settings_versions ADD COLUMN source TEXT NOT NULL DEFAULT 'update'
+    CHECK (source IN ('update', 'revert', 'bulk'));
+  ALTER TABLE settings_versions ADD COLUMN prior_state TEXT
+    CHECK (prior_state IN ('superseded', 'applied', 'rejected'));
+  ALTER TABLE settings_versions ADD COLUMN prior_delivered_at TEXT;
+  ALTER TABLE settings_versions ADD COLUMN prior_applied_at TEXT;
+  ALTER TABLE settings_versions ADD COLUMN prior_reason TEXT;
+  UPDATE settings_versions SET prior_state = coalesce(
+    (SELECT a.status FROM device_acks a
+     WHERE a.device = settings_versions.device AND a.version = settings_versions.version - 1 AND a.stale = 0
+       AND a.status IN ('applied', 'rejected')
+     ORDER BY a.id DESC LIMIT 1),
+    'superseded')
+  WHERE version > 1;
+  CREATE TABLE request_answers (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    request_id TEXT NOT NULL,
+    params     BLOB NOT NULL,
+    answer     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, request_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX request_answers_created ON request_answers (created_at);
+  `,
 ];

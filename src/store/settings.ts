@@ -2,6 +2,30 @@ import type { Db } from './db.js';
 import { EpochCache, Freshness } from './freshness.js';
 
 export type SyncState = 'none' | 'pending' | 'delivered' | 'applied' | 'rejected';
+/** How a version was made (docs/api.md#trackersettingstrackinghistory). */
+export type VersionSource = 'update' | 'revert' | 'bulk';
+
+/** One stored version as history shows it; `prior_*` is the outcome of the version before it. */
+export interface VersionRow {
+  readonly version: number;
+  readonly settings: string;
+  readonly changed_by: number | null;
+  readonly login: string | null;
+  readonly changed_at: string;
+  readonly source: VersionSource;
+  readonly prior_state: 'superseded' | 'applied' | 'rejected' | null;
+  readonly prior_delivered_at: string | null;
+  readonly prior_applied_at: string | null;
+  readonly prior_reason: string | null;
+}
+
+/** A tracker's latest version and state (sync_summary). */
+export interface TrackerSyncRow {
+  readonly tracker_id: number;
+  readonly version: number;
+  readonly state: SyncState;
+  readonly changed_at: string | null;
+}
 
 /** The latest accepted settings of a device (text as stored) and how far its tracker got. */
 export interface SyncRow {
@@ -45,6 +69,10 @@ export class SettingsRepository {
   private readonly saveReported;
   private readonly latestConfigStmt;
   private readonly allLatestStmt;
+  private readonly versionSettingsStmt;
+  private readonly versionRangeStmt;
+  private readonly ownerSyncStmt;
+  private readonly subuserSyncStmt;
   /** The sync row of each device, valid while the freshness epoch it was read at lasts. */
   private readonly syncCache = new EpochCache<number, SyncRow>();
   /**
@@ -64,8 +92,9 @@ export class SettingsRepository {
       `SELECT version, settings, state, changed_at, delivered_at, applied_at, reason, reported
        FROM device_sync WHERE device = ?`,
     );
-    this.insertVersion = db.prepare<[number, number, string, number | null, string]>(
-      'INSERT INTO settings_versions (device, version, settings, changed_by, changed_at) VALUES (?, ?, ?, ?, ?)',
+    this.insertVersion = db.prepare<[number, number, string, number | null, string, VersionSource, string | null, string | null, string | null, string | null]>(
+      `INSERT INTO settings_versions (device, version, settings, changed_by, changed_at, source,
+         prior_state, prior_delivered_at, prior_applied_at, prior_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.upsertLatest = db.prepare<[number, number, string, string]>(
       `INSERT INTO device_sync (device, version, settings, state, changed_at) VALUES (?, ?, ?, 'pending', ?)
@@ -92,6 +121,22 @@ export class SettingsRepository {
        WHERE s.version > 0`;
     this.latestConfigStmt = db.prepare<[string], LatestConfigRow>(`${latestSelect} AND d.device_id = ?`);
     this.allLatestStmt = db.prepare<[], LatestConfigRow>(latestSelect);
+    this.versionSettingsStmt = db.prepare<[number, number], { settings: string }>(
+      'SELECT settings FROM settings_versions WHERE device = ? AND version = ?',
+    );
+    this.versionRangeStmt = db.prepare<[number, number, number], VersionRow>(
+      `SELECT v.version, v.settings, v.changed_by, u.login, v.changed_at, v.source,
+         v.prior_state, v.prior_delivered_at, v.prior_applied_at, v.prior_reason
+       FROM settings_versions v LEFT JOIN users u ON u.id = v.changed_by
+       WHERE v.device = ? AND v.version BETWEEN ? AND ? ORDER BY v.version DESC`,
+    );
+    const trackerSync = `SELECT t.id AS tracker_id, coalesce(s.version, 0) AS version,
+         coalesce(s.state, 'none') AS state, s.changed_at
+       FROM trackers t LEFT JOIN device_sync s ON s.device = t.device`;
+    this.ownerSyncStmt = db.prepare<[number], TrackerSyncRow>(`${trackerSync} WHERE t.owner_id = ? ORDER BY t.id`);
+    this.subuserSyncStmt = db.prepare<[number], TrackerSyncRow>(
+      `${trackerSync} JOIN subuser_trackers b ON b.tracker_id = t.id WHERE b.user_id = ? ORDER BY t.id`,
+    );
   }
 
   /**
@@ -105,9 +150,27 @@ export class SettingsRepository {
     return this.syncCache.read(device, this.freshness.current(), load, !this.db.inTransaction)!;
   }
 
-  /** Appends a version and makes it the latest, state pending. Call inside a transaction. */
-  appendVersion(device: number, version: number, settingsJson: string, changedBy: number | null, changedAt: string): void {
-    this.wrote(device, this.insertVersion.run(device, version, settingsJson, changedBy, changedAt).changes);
+  /**
+   * Appends a version and makes it the latest, state pending. `replaced` is the device's sync row
+   * before this version (read in the same transaction): its outcome is final now and is stored with
+   * the new row, so no older row is ever updated. Call inside a transaction.
+   */
+  appendVersion(
+    device: number,
+    version: number,
+    settingsJson: string,
+    changedBy: number | null,
+    changedAt: string,
+    source: VersionSource = 'update',
+    replaced: SyncRow = EMPTY_SYNC,
+  ): void {
+    const answered = replaced.state === 'applied' || replaced.state === 'rejected';
+    const prior = replaced.version === 0 ? null : answered ? replaced.state : 'superseded';
+    this.wrote(
+      device,
+      this.insertVersion.run(device, version, settingsJson, changedBy, changedAt, source, prior,
+        prior && replaced.delivered_at, prior && replaced.applied_at, prior && replaced.reason).changes,
+    );
     this.wrote(device, this.upsertLatest.run(device, version, settingsJson, changedAt).changes);
     this.versionWritten();
   }
@@ -180,6 +243,22 @@ export class SettingsRepository {
   private wrote(device: number, changes: number): void {
     this.syncCache.delete(device);
     this.freshness.own(changes);
+  }
+
+  /** The settings text of one version, undefined when the device has no such version. */
+  versionSettings(device: number, version: number): string | undefined {
+    return this.versionSettingsStmt.get(device, version)?.settings;
+  }
+
+  /** Versions `from`..`to` of a device, newest first (history pages). */
+  versionRange(device: number, from: number, to: number): VersionRow[] {
+    return this.versionRangeStmt.all(device, from, to);
+  }
+
+  /** The latest version and state of every tracker a user may see, by tracker id. */
+  trackerSync(userId: number, isSubuser: boolean): TrackerSyncRow[] {
+    if (this.pending.length > 0) this.flushPending();
+    return (isSubuser ? this.subuserSyncStmt : this.ownerSyncStmt).all(userId);
   }
 
   latestConfig(deviceId: string): LatestConfigRow | undefined {

@@ -51,6 +51,10 @@ export class TrackerRepository {
   private readonly visibleDeviceIdsStmt;
   private readonly subuserDeviceIdsStmt;
   private readonly blockedStmt;
+  private readonly ownerModelStmt;
+  private readonly subuserModelStmt;
+  private readonly ownerGroupStmt;
+  private readonly subuserGroupStmt;
   /** Rows by tracker id and by device id, valid for one freshness epoch (any provisioning write ends it). */
   private readonly trackerCache = new EpochCache<number, TrackerRow>();
   private readonly deviceCache = new EpochCache<string, DeviceRow>();
@@ -103,6 +107,24 @@ export class TrackerRepository {
        JOIN devices d ON d.id = t.device WHERE b.user_id = ?`,
     );
     this.blockedStmt = db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE blocked = 1');
+    const subuserJoin = `${TRACKER_SELECT} JOIN subuser_trackers b ON b.tracker_id = t.id WHERE b.user_id = ?`;
+    this.ownerModelStmt = db.prepare<[number, string], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? AND d.model = ? ORDER BY t.id`);
+    this.subuserModelStmt = db.prepare<[number, string], TrackerRow>(`${subuserJoin} AND d.model = ? ORDER BY t.id`);
+    // group 0 is "no group" (NULL), as tracker/list shows it.
+    this.ownerGroupStmt = db.prepare<[number, number], TrackerRow>(
+      `${TRACKER_SELECT} WHERE t.owner_id = ? AND coalesce(t.group_id, 0) = ? ORDER BY t.id`,
+    );
+    this.subuserGroupStmt = db.prepare<[number, number], TrackerRow>(`${subuserJoin} AND coalesce(t.group_id, 0) = ? ORDER BY t.id`);
+  }
+
+  /** The trackers a user may see whose device has this exact model code, by id. */
+  visibleWithModel(userId: number, isSubuser: boolean, model: string): TrackerRow[] {
+    return (isSubuser ? this.subuserModelStmt : this.ownerModelStmt).all(userId, model);
+  }
+
+  /** The trackers a user may see in this group (0: in none), by id. */
+  visibleInGroup(userId: number, isSubuser: boolean, groupId: number): TrackerRow[] {
+    return (isSubuser ? this.subuserGroupStmt : this.ownerGroupStmt).all(userId, groupId);
   }
 
   /** The returned row is shared: never mutate it. */

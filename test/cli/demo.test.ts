@@ -75,6 +75,12 @@ t.test('demo --json seeds the demo account idempotently', async (t) => {
   t.equal(one.commands.read_get, `curl -s 'http://127.0.0.1:18080/tracker/settings/tracking/read?hash=${one.hash}&tracker_id=${d0.trackerId}'`);
   t.match(one.commands.update, `http://127.0.0.1:18080/tracker/settings/tracking/update`);
   t.match(one.commands.update, `"tracking_settings":${JSON.stringify(DEMO_UPDATE.trackingSettings)}`);
+  for (const call of ['profile', 'history', 'revert', 'bulk_update', 'sync_summary']) {
+    t.match(one.commands[call], `http://127.0.0.1:18080/tracker/settings/tracking/${call} `, `a ${call} example`);
+  }
+  t.match(one.commands.update_dry_run, '"dry_run":true');
+  t.match(one.commands.update_expected_version, '"expected_version":1');
+  t.match(one.commands.update_expected_version, '"request_id":');
   t.equal(
     one.commands.mosquitto_sub,
     `mosquitto_sub -h 127.0.0.1 -p 11883 -u ${d0.deviceId} -P '${d0.secret}' -i ${d0.deviceId} -t trackers/${d0.deviceId}/config/tracking -q 1 -v`,

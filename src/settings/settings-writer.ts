@@ -1,0 +1,161 @@
+import { ApiError, invalidParameters } from '../errors.js';
+import type { Settings } from '../profiles/index.js';
+import type { Store, SyncRow, VersionSource } from '../store/index.js';
+import type { SettingsTarget } from './access.js';
+import { changesBetween, type Changes } from './fleet-views.js';
+import type { ConfigPublisher, Principal, SyncView } from './types.js';
+import { effectiveSettings, syncView } from './views.js';
+
+/** One checked change of a device's settings, waiting for its transaction. */
+export interface Change extends SettingsTarget {
+  readonly principal: Principal;
+  /** The complete settings to validate, made from the device's current ones (shared: never mutate them). */
+  readonly settings: (current: Settings) => Readonly<Record<string, unknown>>;
+  readonly source: VersionSource;
+  /** 1001 unless the device's latest version is this one (docs/api.md#version-conflicts). */
+  readonly expectedVersion: number | undefined;
+  readonly changedAt: string;
+}
+
+export interface Accepted {
+  readonly change: Change;
+  readonly version: number;
+  readonly settings: Settings;
+}
+
+/** What a dry run answers for one tracker (docs/api.md#dry-runs). */
+export interface Preview {
+  readonly value: Settings;
+  readonly changes: Changes;
+  readonly sync: { readonly version: number; readonly state: 'none' };
+}
+
+interface Job {
+  readonly write: () => unknown;
+  readonly after: (written: unknown) => unknown;
+  readonly resolve: (answer: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+type Outcome = { ok: true; written: unknown } | { ok: false; err: unknown };
+
+/**
+ * Writes settings versions: validation against the latest version, group commit, then publishing.
+ * Every change of every call (update, revert, bulk_update) goes through the one queue, so the
+ * versions of a device and their configs follow the order the calls arrived in.
+ */
+export class SettingsWriter {
+  private readonly queued: Job[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly publisher: ConfigPublisher,
+  ) {}
+
+  /** A dry run: every check `apply` makes, nothing written. */
+  preview(change: Change): Preview {
+    const { sync, value } = this.evaluate(change);
+    return {
+      value,
+      changes: changesBetween(sync.version === 0 ? undefined : effectiveSettings(sync, change.profile), value),
+      sync: { version: sync.version + 1, state: 'none' },
+    };
+  }
+
+  /** Checks (1001, 7) against the latest version and appends the next one. Call inside a transaction. */
+  apply(change: Change): Accepted {
+    const { sync, value } = this.evaluate(change);
+    const version = sync.version + 1;
+    this.store.settings.appendVersion(
+      change.row.device, version, JSON.stringify(value), change.principal.userId, change.changedAt, change.source, sync,
+    );
+    return { change, version, settings: value };
+  }
+
+  /** The `sync` update answers for an accepted version. */
+  syncOf(accepted: Accepted): SyncView {
+    return { version: accepted.version, state: 'pending', changed_at: accepted.change.changedAt };
+  }
+
+  /** After the commit is durable: hands the new version to the broker. */
+  publish(accepted: Accepted): SyncView {
+    const { row, profile, changedAt } = accepted.change;
+    this.publisher.publishConfig(row.device_id, {
+      version: accepted.version,
+      profile: profile.code,
+      settings: accepted.settings,
+      changed_at: changedAt,
+    });
+    return this.syncOf(accepted);
+  }
+
+  /**
+   * Group commit: `write` joins the other writes that arrive in the same event-loop turn and commits
+   * with them in one transaction (one COMMIT and one WAL append for the batch), each in its own
+   * savepoint so one that fails leaves the others as they would have been alone. Once the commit
+   * is on disk (Store.durable), `after` runs (publishing) in arrival order and its result resolves.
+   */
+  commit<W, R>(write: () => W, after: (written: W) => R): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queued.push({
+        write,
+        after: after as (written: unknown) => unknown,
+        resolve: resolve as (answer: unknown) => void,
+        reject,
+      });
+      if (this.queued.length === 1) setImmediate(() => this.commitQueued());
+    });
+  }
+
+  private evaluate(change: Change): { sync: SyncRow; value: Settings } {
+    const sync = this.store.settings.sync(change.row.device);
+    if (change.expectedVersion !== undefined && change.expectedVersion !== sync.version) {
+      throw new ApiError('versionConflict', undefined, { sync: syncView(sync) });
+    }
+    const result = change.profile.validate(change.settings(effectiveSettings(sync, change.profile)));
+    if (!result.ok) {
+      throw invalidParameters(result.errors.map((e) => ({ parameter: `tracking_settings.${e.field}`, error: e.error })));
+    }
+    return { sync, value: result.value };
+  }
+
+  private commitQueued(): void {
+    const batch = this.queued.splice(0);
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.store.transaction(() =>
+        batch.map(({ write }): Outcome => {
+          try {
+            return { ok: true, written: this.store.transaction(write) };
+          } catch (err) {
+            return { ok: false, err };
+          }
+        }),
+      );
+    } catch (err) {
+      for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
+      return;
+    }
+    // Published and answered only once the commit is on disk (see Store.durable).
+    const durable = this.store.durable();
+    if (!durable) return this.finish(batch, outcomes);
+    durable.then(
+      () => this.finish(batch, outcomes),
+      (err: unknown) => {
+        for (const job of batch) job.reject(err);
+      },
+    );
+  }
+
+  private finish(batch: readonly Job[], outcomes: readonly Outcome[]): void {
+    outcomes.forEach((outcome, i) => {
+      const job = batch[i]!;
+      if (!outcome.ok) return job.reject(outcome.err);
+      try {
+        job.resolve(job.after(outcome.written));
+      } catch (err) {
+        job.reject(err);
+      }
+    });
+  }
+}

@@ -98,9 +98,10 @@ const LISTENER_SETTING: Readonly<Record<ListenerSpec['name'], string>> = {
 
 function listenerSpecs(config: Readonly<Config>, tls: { cert: Buffer; key: Buffer } | undefined): ListenerSpec[] {
   const { host } = config.mqtt;
-  const specs: ListenerSpec[] = [{ name: 'mqtt', host, port: config.mqtt.port }];
-  if (config.mqtt.wsPort !== 0) specs.push({ name: 'mqtt-ws', host, port: config.mqtt.wsPort });
-  if (tls) specs.push({ name: 'mqtts', host, port: config.tls.mqttsPort, tls });
+  const guard = { connectTimeoutMs: config.mqtt.connectTimeoutMs, maxUnauthenticatedPerAddress: config.mqtt.maxUnauthenticatedPerAddress };
+  const specs: ListenerSpec[] = [{ name: 'mqtt', host, port: config.mqtt.port, guard }];
+  if (config.mqtt.wsPort !== 0) specs.push({ name: 'mqtt-ws', host, port: config.mqtt.wsPort, guard });
+  if (tls) specs.push({ name: 'mqtts', host, port: config.tls.mqttsPort, tls, guard });
   return specs;
 }
 

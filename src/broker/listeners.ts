@@ -4,6 +4,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { ConnectionGuard, type ConnectionGuardOptions } from './connection-guard.js';
 
 export interface ListenerSpec {
   readonly name: 'mqtt' | 'mqtt-ws' | 'mqtts';
@@ -15,6 +16,8 @@ export interface ListenerSpec {
    * soon as a fixed header announces more, before the packet is buffered. Unset = MQTT's 256 MiB.
    */
   readonly maxPacketBytes?: number;
+  /** Idle and unauthenticated connections (connection-guard.ts); unset = only aedes' 30 s connect timeout. */
+  readonly guard?: ConnectionGuardOptions;
 }
 
 /** What a packet may carry beyond its payload: topic, packet id, CONNECT's client id and credentials. */
@@ -70,6 +73,13 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
  * waits ~40 ms behind the SUBACK.
  */
 export async function startListener(broker: Aedes, spec: ListenerSpec): Promise<Listener> {
+  const guard = spec.guard && new ConnectionGuard(broker, spec.guard);
+  /** false when the guard refused the connection (it was closed). */
+  const admitted = (stream: Duplex, address: string | undefined, close: () => void): boolean => {
+    if (!guard || guard.admit(stream, address ?? 'unknown', close)) return true;
+    close();
+    return false;
+  };
   let capped = true;
   const handle = (stream: Duplex, req?: Parameters<Aedes['handle']>[1]) => {
     const client = broker.handle(stream, req);
@@ -84,13 +94,14 @@ export async function startListener(broker: Aedes, spec: ListenerSpec): Promise<
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      handle(stream, req);
+      if (admitted(stream, req.socket.remoteAddress, () => ws.terminate())) handle(stream, req);
     });
     const port = await listen(http, spec.host, spec.port);
     return {
       name: spec.name,
       port,
       close: async () => {
+        guard?.close();
         for (const ws of wss.clients) ws.terminate();
         wss.close();
         await closeServer(http);
@@ -98,11 +109,20 @@ export async function startListener(broker: Aedes, spec: ListenerSpec): Promise<
     };
   }
   const server = spec.tls
-    ? createTlsServer({ cert: spec.tls.cert, key: spec.tls.key }, (socket) => {
+    ? createTlsServer({ cert: spec.tls.cert, key: spec.tls.key, handshakeTimeout: spec.guard?.connectTimeoutMs ?? 120_000 }, (socket) => {
         socket.setNoDelay(true);
-        handle(socket);
+        if (admitted(socket, socket.remoteAddress, () => socket.destroy())) handle(socket);
       })
-    : createNetServer({ noDelay: true }, (socket) => handle(socket));
+    : createNetServer({ noDelay: true }, (socket) => {
+        if (admitted(socket, socket.remoteAddress, () => socket.destroy())) handle(socket);
+      });
   const port = await listen(server, spec.host, spec.port);
-  return { name: spec.name, port, close: () => closeServer(server) };
+  return {
+    name: spec.name,
+    port,
+    close: () => {
+      guard?.close();
+      return closeServer(server);
+    },
+  };
 }

@@ -26,6 +26,10 @@ export const configSchema = z
         wsPort: port,
         maxPayloadBytes: z.number().int().min(256),
         connectsPerSecondPerAddress: perSecond,
+        /** docs/mqtt.md#connection-limits: a connection has this long to authenticate. */
+        connectTimeoutMs: z.number().int().min(100),
+        /** docs/mqtt.md#connection-limits: connections still in their handshake per address (0 = no cap). */
+        maxUnauthenticatedPerAddress: z.number().int().min(0),
       })
       .strict(),
     tls: z

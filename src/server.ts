@@ -125,7 +125,8 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
   });
-  const devices = new DeviceService(store, auth);
+  const { logIntervalSeconds, ...answerLimits } = config.trackerAnswers;
+  const devices = new DeviceService(store, auth, Date.now, answerLimits);
   const httpOptions: HttpOptions = {
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
@@ -143,6 +144,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
         listeners: listenerSpecs(config, tls),
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         connectsPerSecondPerAddress: config.mqtt.connectsPerSecondPerAddress,
+        answerLogIntervalMs: logIntervalSeconds * 1000,
       },
       logger,
     );

@@ -2,6 +2,7 @@ import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'ae
 import type { Logger } from '../logger.js';
 import type { DeviceService } from '../settings/device-service.js';
 import { RateLimiter } from '../http/rate-limit.js';
+import { ThrottledAnswerLog } from './answer-log.js';
 import type { ConfigCache } from './config-cache.js';
 import { Identities, type Identity, type TrackerIdentity } from './identity.js';
 import { ackTopic, deviceOfTopic, parseTopic, reportedTopic, topicMatches, trackerSubscriptionPrefix } from './topics.js';
@@ -18,6 +19,10 @@ const OBSERVER_VISIBILITY_MS = 5_000;
 export interface HookOptions {
   readonly maxPayloadBytes: number;
   readonly connectsPerSecondPerAddress: number;
+  /** One line per device per interval for dropped answers (answer-log.ts); 60 s unless given. */
+  readonly answerLogIntervalMs?: number;
+  /** The clock of that log (tests). */
+  readonly now?: () => number;
 }
 
 function refuse(returnCode: number, message: string) {
@@ -37,6 +42,7 @@ export class BrokerHooks {
   readonly identities = new Identities();
   private readonly connects: RateLimiter;
   private readonly slowClients = new WeakSet<Client>();
+  private readonly dropped: ThrottledAnswerLog;
 
   constructor(
     private readonly devices: DeviceService,
@@ -45,6 +51,7 @@ export class BrokerHooks {
     private readonly log: Logger,
   ) {
     this.connects = new RateLimiter(options.connectsPerSecondPerAddress);
+    this.dropped = new ThrottledAnswerLog(log, options.answerLogIntervalMs ?? 60_000, options.now);
   }
 
   preConnect = (client: Client, _packet: unknown, done: (err: Error | null, ok: boolean) => void): void => {
@@ -136,7 +143,7 @@ export class BrokerHooks {
             : kind === 'reported'
               ? this.devices.reported(identity.deviceId, packet.payload as Buffer)
               : undefined;
-        if (outcome === 'malformed') this.log.warn({ device: identity.deviceId, topic: packet.topic }, 'malformed payload dropped');
+        if (outcome === 'malformed' || outcome === 'limited') this.dropped.dropped(identity.deviceId, packet.topic, outcome);
       } catch (err) {
         this.log.error({ err, device: identity.deviceId }, 'tracker answer not recorded');
       }

@@ -44,6 +44,16 @@ export const configSchema = z
         message: 'TRACKCONF_TLS_CERT and TRACKCONF_TLS_KEY must be set together',
       }),
     rateLimit: z.object({ perCredential: perSecond, perAddress: perSecond }).strict(),
+    /** What one tracker may send and keep (docs/mqtt.md#limits-on-what-a-tracker-sends). */
+    trackerAnswers: z
+      .object({
+        perSecond,
+        burst: z.number().int().min(1),
+        acksKept: z.number().int().min(1),
+        maxDepth: z.number().int().min(2).max(1000),
+        logIntervalSeconds: z.number().int().min(1),
+      })
+      .strict(),
     login: z
       .object({ maxFailures: z.number().int().min(1), windowSeconds: z.number().int().min(1) })
       .strict(),

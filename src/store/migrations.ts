@@ -107,4 +107,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE settings_log RENAME TO settings_versions;
   CREATE UNIQUE INDEX settings_versions_device_version ON settings_versions (device, version);
   `,
+  /*
+   * 3: a tracker's stored acks are pruned to its newest ones as each new one comes
+   * (docs/mqtt.md#limits-on-what-a-tracker-sends): this index finds them without a scan.
+   */ `
+  CREATE INDEX device_acks_device_id ON device_acks (device, id);
+  `,
 ];

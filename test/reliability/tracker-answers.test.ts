@@ -11,6 +11,7 @@ import type { Logger } from '../../src/logger.js';
 import { BrokerHooks } from '../../src/broker/hooks.js';
 import { ConfigCache } from '../../src/broker/config-cache.js';
 import { AnswerBudget, nestingWithin } from '../../src/settings/answer-limits.js';
+import { AuthService } from '../../src/settings/auth-service.js';
 import { DeviceService } from '../../src/settings/device-service.js';
 import { ThrottledAnswerLog } from '../../src/broker/answer-log.js';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
@@ -108,7 +109,8 @@ t.test('a hostile tracker through the broker hooks: limited, bounded, one log li
   await withVersions(ts, 2);
   const clock = manualClock();
   const limits = { perSecond: 5, burst: 50, acksKept: 20, maxDepth: 16 };
-  const devices = new DeviceService(ts.server.store, undefined as never, clock.now, limits);
+  const auth = new AuthService(ts.server.store, { sessionIdleMs: 1e9, maxLoginFailures: 10, loginWindowMs: 1e6 });
+  const devices = new DeviceService(ts.server.store, auth, clock.now, limits);
   const { log, lines } = recordingLogger();
   const hooks = new BrokerHooks(devices, new ConfigCache(devices), { maxPayloadBytes: 65_536, connectsPerSecondPerAddress: 0, answerLogIntervalMs: 60_000, now: clock.now }, log);
   const client = { id: TELFM.deviceId } as unknown as Client;

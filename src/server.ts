@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { startBroker, type Broker } from './broker/index.js';
 import type { Followed } from './broker/aedes-internals/guard.js';
 import type { ListenerSpec } from './broker/listeners.js';
@@ -36,11 +36,46 @@ export function openCore(
   const models = loadModels(config.modelsFile, profiles);
   // The service flushes the WAL off the event loop and holds every answer until it is on disk; a CLI
   // command, which exits right after its commit, lets SQLite sync inside the commit.
-  const store = openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions });
+  const store = openDatabaseFile(config.db, () =>
+    openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions }),
+  );
   store.transaction(() => {
     for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
   });
   return { store, profiles };
+}
+
+/** SQLite result codes that mean the file, its folder or the disk, not the program (a bug keeps its stack). */
+const FILE_ERROR = /^SQLITE_(CANTOPEN|READONLY|NOTADB|IOERR|PERM|AUTH|FULL|CORRUPT)/;
+
+/**
+ * Opens the database; a path that cannot hold one (a folder, a read-only file, a path under a file,
+ * a missing permission, /proc) stops the start as a ConfigError naming the path and the cause.
+ */
+function openDatabaseFile<T>(file: string, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !(FILE_ERROR.test(code) || /^E[A-Z]+$/.test(code))) throw err;
+    let isFolder = false;
+    try {
+      isFolder = statSync(file, { throwIfNoEntry: false })?.isDirectory() === true;
+    } catch {
+      // ENOTDIR and the like: the error itself says it
+    }
+    const cause = isFolder ? 'it is a folder' : `${(err as Error).message.replace(/^\w+: /, '')} (${code})`;
+    throw new ConfigError(`TRACKCONF_DB ${file}: cannot open the database: ${cause}`);
+  }
+}
+
+/** A listener that could not bind (port in use, no permission, unknown host) as one readable line. */
+function listenError(err: unknown, what: (port: number) => string): unknown {
+  const e = err as { code?: unknown; syscall?: unknown; address?: unknown; port?: unknown };
+  if (e.syscall !== 'listen' && e.code !== 'EADDRINUSE' && e.code !== 'EACCES' && e.code !== 'EADDRNOTAVAIL') return err;
+  const cause =
+    e.code === 'EADDRINUSE' ? 'the port is already in use' : e.code === 'EACCES' ? 'no permission to bind it' : String(e.code);
+  return new ConfigError(`${what(Number(e.port))} ${String(e.address)}:${String(e.port)}: cannot listen: ${cause} (${String(e.code)})`);
 }
 
 function readTls(config: Readonly<Config>): { cert: Buffer; key: Buffer } | undefined {
@@ -55,11 +90,19 @@ function readTls(config: Readonly<Config>): { cert: Buffer; key: Buffer } | unde
   return { cert: read(config.tls.cert, 'TLS certificate'), key: read(config.tls.key, 'TLS key') };
 }
 
+/** The setting to change when a listener's port is taken. */
+const LISTENER_SETTING: Readonly<Record<ListenerSpec['name'], string>> = {
+  mqtt: 'TRACKCONF_MQTT_PORT',
+  'mqtt-ws': 'TRACKCONF_MQTT_WS_PORT',
+  mqtts: 'TRACKCONF_MQTTS_PORT',
+};
+
 function listenerSpecs(config: Readonly<Config>, tls: { cert: Buffer; key: Buffer } | undefined): ListenerSpec[] {
   const { host } = config.mqtt;
-  const specs: ListenerSpec[] = [{ name: 'mqtt', host, port: config.mqtt.port }];
-  if (config.mqtt.wsPort !== 0) specs.push({ name: 'mqtt-ws', host, port: config.mqtt.wsPort });
-  if (tls) specs.push({ name: 'mqtts', host, port: config.tls.mqttsPort, tls });
+  const guard = { connectTimeoutMs: config.mqtt.connectTimeoutMs, maxUnauthenticatedPerAddress: config.mqtt.maxUnauthenticatedPerAddress };
+  const specs: ListenerSpec[] = [{ name: 'mqtt', host, port: config.mqtt.port, guard }];
+  if (config.mqtt.wsPort !== 0) specs.push({ name: 'mqtt-ws', host, port: config.mqtt.wsPort, guard });
+  if (tls) specs.push({ name: 'mqtts', host, port: config.tls.mqttsPort, tls, guard });
   return specs;
 }
 
@@ -84,7 +127,8 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
   });
-  const devices = new DeviceService(store, auth);
+  const { logIntervalSeconds, ...answerLimits } = config.trackerAnswers;
+  const devices = new DeviceService(store, auth, Date.now, answerLimits);
   let httpOptions: HttpOptions = {
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
@@ -109,12 +153,14 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
         maxQueuedPerSession: config.mqtt.maxQueuedPerSession,
         maxInflightQos2: config.mqtt.maxInflightQos2,
         ...(followed && { followed }),
+        answerLogIntervalMs: logIntervalSeconds * 1000,
       },
       logger,
     );
   } catch (err) {
     store.close();
-    throw err;
+    const specs = listenerSpecs(config, tls);
+    throw listenError(err, (port) => LISTENER_SETTING[specs.find((spec) => spec.port === port)?.name ?? 'mqtt']);
   }
   httpOptions = { ...httpOptions, degraded: () => broker.degraded };
   const services = { auth, trackers: new TrackerService(store, profiles, broker), durable: () => store.durable() };
@@ -126,7 +172,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
   } catch (err) {
     await Promise.allSettled([http.close(), https?.close(), broker.close()]);
     store.close();
-    throw err;
+    throw listenError(err, (port) => (port === config.tls.httpsPort && https ? 'TRACKCONF_HTTPS_PORT' : 'TRACKCONF_HTTP_PORT'));
   }
   const ports = {
     http: addressPort(http),

@@ -2,6 +2,7 @@ import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'ae
 import type { Logger } from '../logger.js';
 import type { DeviceService } from '../settings/device-service.js';
 import { RateLimiter } from '../http/rate-limit.js';
+import { ThrottledAnswerLog } from './answer-log.js';
 import type { ConfigCache } from './config-cache.js';
 import { Identities, type Identity, type ObserverIdentity, type TrackerIdentity } from './identity.js';
 import { ackTopic, deviceOfTopic, parseTopic, reportedTopic, topicMatches, trackerSubscriptionPrefix } from './topics.js';
@@ -22,6 +23,10 @@ export interface HookOptions {
   readonly maxFiltersPerSubscribe: number;
   readonly maxSubscriptionsPerClient: number;
   readonly maxTopicLength: number;
+  /** One line per device per interval for dropped answers (answer-log.ts); 60 s unless given. */
+  readonly answerLogIntervalMs?: number;
+  /** The clock of that log (tests). */
+  readonly now?: () => number;
 }
 
 function refuse(returnCode: number, message: string) {
@@ -43,6 +48,7 @@ export class BrokerHooks {
   private readonly slowClients = new WeakSet<Client>();
   /** The subscriptions granted by `authorizeSubscribe` (the persistence stores these only). */
   private readonly grantedSubs = new WeakSet<object>();
+  private readonly dropped: ThrottledAnswerLog;
 
   constructor(
     private readonly devices: DeviceService,
@@ -51,6 +57,7 @@ export class BrokerHooks {
     private readonly log: Logger,
   ) {
     this.connects = new RateLimiter(options.connectsPerSecondPerAddress);
+    this.dropped = new ThrottledAnswerLog(log, options.answerLogIntervalMs ?? 60_000, options.now);
   }
 
   preConnect = (client: Client, _packet: unknown, done: (err: Error | null, ok: boolean) => void): void => {
@@ -189,7 +196,7 @@ export class BrokerHooks {
             : kind === 'reported'
               ? this.devices.reported(identity.deviceId, packet.payload as Buffer)
               : undefined;
-        if (outcome === 'malformed') this.log.warn({ device: identity.deviceId, topic: packet.topic }, 'malformed payload dropped');
+        if (outcome === 'malformed' || outcome === 'limited') this.dropped.dropped(identity.deviceId, packet.topic, outcome);
       } catch (err) {
         this.log.error({ err, device: identity.deviceId }, 'tracker answer not recorded');
       }

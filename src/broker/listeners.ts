@@ -5,12 +5,15 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { SECURITY_HEADERS } from '../http/headers.js';
+import { ConnectionGuard, type ConnectionGuardOptions } from './connection-guard.js';
 
 export interface ListenerSpec {
   readonly name: 'mqtt' | 'mqtt-ws' | 'mqtts';
   readonly host: string;
   readonly port: number;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Idle and unauthenticated connections (connection-guard.ts); unset = only aedes' 30 s connect timeout. */
+  readonly guard?: ConnectionGuardOptions;
 }
 
 /** Where MQTT over WebSocket is served (docs/mqtt.md). */
@@ -45,6 +48,13 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
  * waits ~40 ms behind the SUBACK.
  */
 export async function startListener(broker: Aedes, spec: ListenerSpec, onConnection?: (client: unknown) => void): Promise<Listener> {
+  const guard = spec.guard && new ConnectionGuard(broker, spec.guard);
+  /** false when the guard refused the connection (it was closed). */
+  const admitted = (stream: Duplex, address: string | undefined, close: () => void): boolean => {
+    if (!guard || guard.admit(stream, address ?? 'unknown', close)) return true;
+    close();
+    return false;
+  };
   const handle = (stream: Duplex, req?: Parameters<Aedes['handle']>[1]) => {
     const client = broker.handle(stream, req);
     onConnection?.(client);
@@ -60,13 +70,14 @@ export async function startListener(broker: Aedes, spec: ListenerSpec, onConnect
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      handle(stream, req);
+      if (admitted(stream, req.socket.remoteAddress, () => ws.terminate())) handle(stream, req);
     });
     const port = await listen(http, spec.host, spec.port);
     return {
       name: spec.name,
       port,
       close: async () => {
+        guard?.close();
         for (const ws of wss.clients) ws.terminate();
         wss.close();
         await closeServer(http);
@@ -74,11 +85,20 @@ export async function startListener(broker: Aedes, spec: ListenerSpec, onConnect
     };
   }
   const server = spec.tls
-    ? createTlsServer({ cert: spec.tls.cert, key: spec.tls.key }, (socket) => {
+    ? createTlsServer({ cert: spec.tls.cert, key: spec.tls.key, handshakeTimeout: spec.guard?.connectTimeoutMs ?? 120_000 }, (socket) => {
         socket.setNoDelay(true);
-        handle(socket);
+        if (admitted(socket, socket.remoteAddress, () => socket.destroy())) handle(socket);
       })
-    : createNetServer({ noDelay: true }, (socket) => handle(socket));
+    : createNetServer({ noDelay: true }, (socket) => {
+        if (admitted(socket, socket.remoteAddress, () => socket.destroy())) handle(socket);
+      });
   const port = await listen(server, spec.host, spec.port);
-  return { name: spec.name, port, close: () => closeServer(server) };
+  return {
+    name: spec.name,
+    port,
+    close: () => {
+      guard?.close();
+      return closeServer(server);
+    },
+  };
 }

@@ -44,6 +44,10 @@ export const configSchema = z
         maxTopicLength: z.number().int().min(64).max(65535),
         maxQueuedPerSession: z.number().int().min(0),
         maxInflightQos2: z.number().int().min(1),
+        /** docs/mqtt.md#connection-limits: a connection has this long to authenticate. */
+        connectTimeoutMs: z.number().int().min(100),
+        /** docs/mqtt.md#connection-limits: connections still in their handshake per address (0 = no cap). */
+        maxUnauthenticatedPerAddress: z.number().int().min(0),
       })
       .strict(),
     tls: z
@@ -58,6 +62,16 @@ export const configSchema = z
         message: 'TRACKCONF_TLS_CERT and TRACKCONF_TLS_KEY must be set together',
       }),
     rateLimit: z.object({ perCredential: perSecond, perAddress: perSecond }).strict(),
+    /** What one tracker may send and keep (docs/mqtt.md#limits-on-what-a-tracker-sends). */
+    trackerAnswers: z
+      .object({
+        perSecond,
+        burst: z.number().int().min(1),
+        acksKept: z.number().int().min(1),
+        maxDepth: z.number().int().min(2).max(1000),
+        logIntervalSeconds: z.number().int().min(1),
+      })
+      .strict(),
     login: z
       .object({ maxFailures: z.number().int().min(1), windowSeconds: z.number().int().min(1) })
       .strict(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nestingWithin } from './answer-limits.js';
 
 /** Settings objects from trackers: bounded so a hostile tracker cannot grow the database. */
 const settingsObject = z
@@ -21,8 +22,12 @@ export const reportedPayload = z.object({ settings: settingsObject }).strict();
 
 export type AckPayload = z.infer<typeof ackPayload>;
 
-/** Parses a tracker's payload bytes; undefined when it is not the JSON the schema wants. */
-export function parsePayload<S extends z.ZodType>(schema: S, payload: Buffer): z.output<S> | undefined {
+/**
+ * Parses a tracker's payload bytes; undefined when it is not the JSON the schema wants, or nests
+ * deeper than `maxDepth` (checked on the bytes first: the schema's refinements walk the value).
+ */
+export function parsePayload<S extends z.ZodType>(schema: S, payload: Buffer, maxDepth: number): z.output<S> | undefined {
+  if (!nestingWithin(payload, maxDepth)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(payload.toString('utf8'));

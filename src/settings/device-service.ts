@@ -1,11 +1,13 @@
 import { digestMatches, TOKEN_PATTERN, digest } from '../auth/crypto.js';
 import type { Store } from '../store/index.js';
 import type { AuthService } from './auth-service.js';
+import { AnswerBudget, NO_ANSWER_LIMITS, type AnswerLimits } from './answer-limits.js';
 import { ackPayload, parsePayload, reportedPayload } from './device-schemas.js';
 import type { Clock, ConfigMessage } from './types.js';
 
 export type TrackerLogin = 'ok' | 'unknown' | 'bad-secret' | 'blocked';
-export type AnswerOutcome = 'applied' | 'rejected' | 'stale' | 'reported' | 'malformed';
+/** `limited`: over the device's answer budget, dropped unread (docs/mqtt.md#limits-on-what-a-tracker-sends). */
+export type AnswerOutcome = 'applied' | 'rejected' | 'stale' | 'reported' | 'malformed' | 'limited';
 
 /** A platform user connected over MQTT to watch config topics. */
 export interface Observer {
@@ -20,6 +22,7 @@ export interface DeviceCounters {
   acksStale: number;
   reported: number;
   malformed: number;
+  limited: number;
 }
 
 /**
@@ -27,15 +30,18 @@ export interface DeviceCounters {
  * is, and what its answers change. Knows nothing of MQTT: the broker calls it with device ids and bytes.
  */
 export class DeviceService {
-  readonly counters: DeviceCounters = { acksApplied: 0, acksRejected: 0, acksStale: 0, reported: 0, malformed: 0 };
+  readonly counters: DeviceCounters = { acksApplied: 0, acksRejected: 0, acksStale: 0, reported: 0, malformed: 0, limited: 0 };
   private readonly now: Clock;
+  private readonly budget: AnswerBudget;
 
   constructor(
     private readonly store: Store,
     private readonly auth: AuthService,
     clock?: Clock,
+    private readonly limits: AnswerLimits = NO_ANSWER_LIMITS,
   ) {
     this.now = clock ?? Date.now;
+    this.budget = new AnswerBudget(limits.perSecond, limits.burst, this.now);
   }
 
   isDevice(deviceId: string): boolean {
@@ -104,7 +110,8 @@ export class DeviceService {
    * Judged now; written with the other answers of this event-loop turn (SettingsRepository.defer).
    */
   ack(deviceId: string, payload: Buffer): AnswerOutcome {
-    const ack = parsePayload(ackPayload, payload);
+    if (!this.budget.take(deviceId)) return this.limited();
+    const ack = parsePayload(ackPayload, payload, this.limits.maxDepth);
     const device = this.store.trackers.findDevice(deviceId);
     if (!ack || !device) return this.malformed();
     const current = this.store.settings.currentVersion(device.id);
@@ -113,7 +120,7 @@ export class DeviceService {
     const at = new Date(this.now()).toISOString();
     const reason = ack.reason ?? null;
     this.store.settings.defer(() => {
-      this.store.settings.recordAck(device.id, ack.version, ack.status, reason, stale, at);
+      this.store.settings.recordAck(device.id, ack.version, ack.status, reason, stale, at, this.limits.acksKept);
       if (stale) return;
       this.store.settings.answered(device.id, ack.version, ack.status, reason, at);
       if (ack.settings) this.store.settings.reported(device.id, JSON.stringify(ack.settings), at);
@@ -129,13 +136,19 @@ export class DeviceService {
 
   /** `…/reported`: what the tracker runs now; shown in `sync` and used before any update. */
   reported(deviceId: string, payload: Buffer): AnswerOutcome {
-    const reported = parsePayload(reportedPayload, payload);
+    if (!this.budget.take(deviceId)) return this.limited();
+    const reported = parsePayload(reportedPayload, payload, this.limits.maxDepth);
     const device = this.store.trackers.findDevice(deviceId);
     if (!reported || !device) return this.malformed();
     const at = new Date(this.now()).toISOString();
     this.store.settings.defer(() => this.store.settings.reported(device.id, JSON.stringify(reported.settings), at));
     this.counters.reported++;
     return 'reported';
+  }
+
+  private limited(): 'limited' {
+    this.counters.limited++;
+    return 'limited';
   }
 
   private malformed(): 'malformed' {

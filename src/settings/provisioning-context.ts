@@ -1,6 +1,6 @@
 import type { ProfileRegistry } from '../profiles/index.js';
 import type { Store, TrackerRow, UserRow } from '../store/index.js';
-import { entryName, type ProvisioningFile } from './provisioning-schema.js';
+import { entryName, type NamedInFile, type ProvisioningFile } from './provisioning-schema.js';
 
 /**
  * What the cross-reference checks of every section of a provisioning file share (see
@@ -19,6 +19,8 @@ export interface CheckContext {
   /** Login keys of all `users` / all `subusers` of the file, duplicates included. */
   readonly fileUserKeys: ReadonlySet<string>;
   readonly fileSubuserKeys: ReadonlySet<string>;
+  /** What the whole file names, entries refused for their shape included (see wellFormedEntries). */
+  readonly named: NamedInFile;
   /** How problems name an entry: `users[0] (alice@example.com)`. */
   name(section: keyof ProvisioningFile, index: number): string;
   /** The database rows, each looked up at most once per check (a check only reads, so they stay true). */
@@ -27,15 +29,24 @@ export interface CheckContext {
   dbTracker(id: number): TrackerRow | undefined;
 }
 
-export function newCheckContext(store: Store, profiles: ProfileRegistry, file: ProvisioningFile): CheckContext {
+export function newCheckContext(
+  store: Store,
+  profiles: ProfileRegistry,
+  file: ProvisioningFile,
+  named: NamedInFile,
+  raw: unknown = file,
+): CheckContext {
+  const rawEntry = (section: keyof ProvisioningFile, index: number): unknown =>
+    (raw as Partial<Record<string, unknown[]>>)[section]?.[index];
   return {
     store,
     profiles,
     file,
     problems: [],
-    fileUserKeys: new Set((file.users ?? []).map((user) => loginKey(user.login))),
-    fileSubuserKeys: new Set((file.subusers ?? []).map((sub) => loginKey(sub.login))),
-    name: (section, index) => entryName(section, index, file[section]?.[index]),
+    fileUserKeys: new Set(named.userLogins.map(loginKey)),
+    fileSubuserKeys: new Set(named.subuserLogins.map(loginKey)),
+    named,
+    name: (section, index) => entryName(section, index, rawEntry(section, index)),
     dbUser: memo((login: string) => store.users.findByLogin(login)),
     dbLogin: memo((userId: number) => store.users.findById(userId)?.login),
     dbTracker: memo((id: number) => store.trackers.findTracker(id)),

@@ -45,12 +45,13 @@ export function checkTrackerGroups(
     const row = ctx.store.groups.findGroup(groupId);
     return row ? dbLoginKey(ctx, row.owner_id) : undefined;
   };
-  for (const { index, entry, id, existing } of trackers) {
+  // forEach: entries refused for their shape are holes (wellFormedEntries).
+  trackers.forEach(({ index, entry, id, existing }) => {
     const me = ctx.name('trackers', index);
     const given = entry.group_id;
     const kept = given === undefined && existing && id !== null ? ctx.dbTracker(id)?.group_id ?? null : null;
     const groupId = given === undefined ? kept : given === 0 ? null : given;
-    if (groupId === null) continue;
+    if (groupId === null) return;
     const owner = ownerOf(groupId);
     if (owner === undefined) {
       ctx.problems.push(`${me}: group_id ${groupId} is not a known group`);
@@ -61,10 +62,10 @@ export function checkTrackerGroups(
           : `${me}: group_id ${groupId} is a group of ${owner}, not of ${entry.owner}`,
       );
     }
-  }
+  });
   const groups = ctx.file.groups ?? [];
   groups.forEach((group, index) => {
-    if (groups.findIndex((other) => other.id === group.id) !== index) return; // a duplicate id: reported already
+    if (groups.findIndex((other) => other?.id === group.id) !== index) return; // a duplicate id: reported already
     const others = ctx.store.groups
       .members(group.id)
       .filter((member) => !finalTrackers.has(member.id) && dbLoginKey(ctx, member.owner_id) !== loginKey(group.owner));

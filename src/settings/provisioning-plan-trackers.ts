@@ -160,6 +160,7 @@ function isClone(ctx: CheckContext, id: number, listedIds: ReadonlyMap<number, n
   const listed = listedAt === undefined ? undefined : ctx.file.trackers?.[listedAt];
   if (listed) return listed.clone_of !== undefined;
   const row = ctx.dbTracker(id);
+  if (!row && ctx.named.trackerIds.has(id)) return false; // its entry was refused for its shape
   return row ? row.clone_of !== null : undefined;
 }
 

@@ -12,7 +12,7 @@ import {
 } from './provisioning-context.js';
 import { checkGroups, checkTrackerGroups, type GroupPlan } from './provisioning-plan-groups.js';
 import { checkTrackers, type FinalTracker, type TrackerPlan } from './provisioning-plan-trackers.js';
-import type { ProvisioningFile, SubuserEntry, UserEntry } from './provisioning-schema.js';
+import { namedInFile, type ProvisioningFile, type SubuserEntry, type UserEntry } from './provisioning-schema.js';
 
 export type { TrackerPlan } from './provisioning-plan-trackers.js';
 export type { GroupPlan } from './provisioning-plan-groups.js';
@@ -45,14 +45,16 @@ export interface Plan {
 /**
  * Every cross-reference rule, against the file and the database as they are now. Pure reads: run once
  * before the (slow) password hashing to fail fast, and again inside the write transaction.
- * `plan` is only fit to write when `problems` is empty.
+ * `plan` is only fit to write when `problems` is empty. `raw`: the file as read, when `file` holds
+ * only its well-formed entries (wellFormedEntries).
  */
 export function checkPlan(
   store: Store,
   profiles: ProfileRegistry,
   file: ProvisioningFile,
+  raw: unknown = file,
 ): { problems: string[]; plan: Plan } {
-  const ctx = newCheckContext(store, profiles, file);
+  const ctx = newCheckContext(store, profiles, file, namedInFile(raw), raw);
   const models = checkModels(ctx);
   const claimLogin = loginClaims(ctx);
   const users = checkUsers(ctx, claimLogin);
@@ -88,7 +90,7 @@ function checkModels(ctx: CheckContext): ModelCodes {
   });
   const missingProfileModels = new Set<string>();
   const isKnown = (code: string): boolean => {
-    if (fileModels.has(code) || ctx.store.trackers.findModel(code)) return true;
+    if (fileModels.has(code) || ctx.named.modelCodes.has(code) || ctx.store.trackers.findModel(code)) return true;
     if (ctx.profiles.get(code)) {
       missingProfileModels.add(code);
       return true;
@@ -169,12 +171,14 @@ function checkBindings(
   subusers: readonly SubuserPlan[],
   finalTrackers: ReadonlyMap<number, FinalTracker>,
 ): void {
-  for (const plan of subusers) {
+  // forEach: it skips the holes of entries refused for their shape (wellFormedEntries)
+  subusers.forEach((plan) => {
     const me = ctx.name('subusers', plan.index);
     for (const trackerId of new Set(plan.entry.trackers ?? [])) {
       let ownerKey = finalTrackers.get(trackerId)?.ownerKey;
       if (ownerKey === undefined) {
         const row = ctx.dbTracker(trackerId);
+        if (!row && ctx.named.trackerIds.has(trackerId)) continue; // its entry was refused for its shape
         if (!row) {
           ctx.problems.push(`${me}: tracker ${trackerId} is not a known tracker`);
           continue;
@@ -185,5 +189,5 @@ function checkBindings(
         ctx.problems.push(`${me}: tracker ${trackerId} belongs to ${ownerKey}, not to its master ${plan.entry.master}`);
       }
     }
-  }
+  });
 }

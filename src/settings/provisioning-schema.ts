@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOKEN_PATTERN } from '../auth/crypto.js';
+import { isObject } from '../json.js';
 
 /**
  * The provisioning file of `trackconf import` (SPEC §2). Only the shape of each entry is checked
@@ -151,6 +152,54 @@ export type UserEntry = z.infer<typeof userSchema>;
 export type SubuserEntry = z.infer<typeof subuserSchema>;
 export type TrackerEntry = z.infer<typeof trackerSchema>;
 export type GroupEntry = z.infer<typeof groupSchema>;
+
+const ENTRY_SCHEMAS = { models: modelSchema, users: userSchema, subusers: subuserSchema, groups: groupSchema, trackers: trackerSchema } as const;
+
+/**
+ * The entries of a file that failed the shape check which pass it on their own, each at its own
+ * index; the others are holes (skipped by forEach and map), so problems still name `section[index]`.
+ * The cross-reference checks run on these, and a file is reported whole in one run.
+ */
+export function wellFormedEntries(input: unknown): ProvisioningFile {
+  const file: Record<string, unknown[]> = {};
+  if (!isObject(input)) return file;
+  for (const [section, schema] of Object.entries(ENTRY_SCHEMAS)) {
+    const list = input[section];
+    if (!Array.isArray(list)) continue;
+    const kept: unknown[] = new Array(list.length);
+    list.forEach((raw, i) => {
+      const entry = schema.safeParse(raw);
+      if (entry.success) kept[i] = entry.data;
+    });
+    file[section] = kept;
+  }
+  return file as ProvisioningFile;
+}
+
+/**
+ * What the entries of the raw file name, well-formed or not: a reference to an entry refused for
+ * its shape is not a second problem.
+ */
+export interface NamedInFile {
+  readonly userLogins: readonly string[];
+  readonly subuserLogins: readonly string[];
+  readonly modelCodes: ReadonlySet<string>;
+  readonly trackerIds: ReadonlySet<number>;
+}
+
+export function namedInFile(input: unknown): NamedInFile {
+  const field = (section: string, name: string): unknown[] => {
+    const list = isObject(input) ? input[section] : undefined;
+    return Array.isArray(list) ? list.map((entry) => (isObject(entry) ? entry[name] : undefined)) : [];
+  };
+  const strings = (values: unknown[]) => values.filter((v): v is string => typeof v === 'string');
+  return {
+    userLogins: strings(field('users', 'login')),
+    subuserLogins: strings(field('subusers', 'login')),
+    modelCodes: new Set(strings(field('models', 'code'))),
+    trackerIds: new Set(field('trackers', 'id').filter((v): v is number => typeof v === 'number')),
+  };
+}
 
 /** How an entry is named in messages: `trackers[1] (id 1002)`, `users[0] (alice@example.com)`. */
 export function entryName(section: string, index: number, raw: unknown): string {

@@ -3,7 +3,8 @@ import type { ProfileRegistry } from '../profiles/index.js';
 import type { Store } from '../store/index.js';
 import { loginKey } from './provisioning-context.js';
 import { checkPlan, type Plan } from './provisioning-plan.js';
-import { describeIssues, provisioningFileSchema } from './provisioning-schema.js';
+import { isObject } from '../json.js';
+import { describeIssues, provisioningFileSchema, wellFormedEntries } from './provisioning-schema.js';
 import { writePlan, type ProvisionReport } from './provisioning-write.js';
 
 /**
@@ -38,18 +39,39 @@ export class ProvisioningError extends Error {
  */
 export async function provision(store: Store, profiles: ProfileRegistry, input: unknown): Promise<ProvisionReport> {
   const parsed = provisioningFileSchema.safeParse(input);
-  if (!parsed.success) throw new ProvisioningError(describeIssues(parsed.error.issues, input));
+  if (!parsed.success) {
+    // Every problem in one run: the shape of each entry, and the references of the well-formed ones.
+    const references = checkPlan(store, profiles, wellFormedEntries(input), input).problems;
+    throw new ProvisioningError(inFileOrder([...describeIssues(parsed.error.issues, input), ...references], input));
+  }
   const first = checkPlan(store, profiles, parsed.data);
-  if (first.problems.length > 0) throw new ProvisioningError(first.problems);
+  if (first.problems.length > 0) throw new ProvisioningError(inFileOrder(first.problems, input));
   // scrypt is asynchronous and better-sqlite3 transactions are not: hash before the transaction.
   const hashes = await passwordHashes(first.plan);
   return store.transaction(() => {
     // Again inside the transaction: another writer (the running server, another import) may have
     // changed the database while the passwords were hashed.
     const { problems, plan } = checkPlan(store, profiles, parsed.data);
-    if (problems.length > 0) throw new ProvisioningError(problems);
+    if (problems.length > 0) throw new ProvisioningError(inFileOrder(problems, input));
     return writePlan(store, plan, hashes);
   });
+}
+
+/**
+ * Problems in the order of the entries they name (sections as the file lists them), each once;
+ * problems of the file as a whole first. Every problem starts with its entry's name (entryName).
+ */
+function inFileOrder(problems: readonly string[], input: unknown): string[] {
+  const sections = isObject(input) ? Object.keys(input) : [];
+  const position = (problem: string): [number, number] => {
+    const entry = /^(\w+)(?:\[(\d+)\])?[: ]/.exec(problem);
+    const section = entry ? sections.indexOf(entry[1]!) : -1;
+    return section < 0 ? [-1, -1] : [section, entry?.[2] === undefined ? -1 : Number(entry[2])];
+  };
+  const placed = [...new Set(problems)].map((problem) => ({ problem, at: position(problem) }));
+  // Array.prototype.sort is stable: the problems of one entry keep the order they were found in.
+  placed.sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1]);
+  return placed.map((p) => p.problem);
 }
 
 /** The password hash to store per login: the stored one when the password still verifies against it. */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 
@@ -27,7 +27,7 @@ export interface OpenOptions {
 
 /** Opens (creating the parent folder) and migrates the database. */
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
-  if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+  if (file !== ':memory:') makeParentFolders(resolve(file));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   const synchronous = options.synchronous ?? 'FULL';
@@ -36,6 +36,31 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   db.pragma('busy_timeout = 5000');
   migrate(db);
   return db;
+}
+
+/**
+ * Creates the missing folders above `file` one by one from the nearest existing one. Not
+ * `mkdirSync(…, { recursive: true })`: under /proc it never returns (it retries ENOENT forever).
+ * Throws the first system error (ENOTDIR, EACCES, ENOENT…) with its path.
+ */
+function makeParentFolders(file: string): void {
+  const missing: string[] = [];
+  let dir = dirname(file);
+  while (!existsAsFolder(dir)) {
+    missing.unshift(dir);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const folder of missing) mkdirSync(folder);
+}
+
+/** true for a folder, false when nothing is there; a file in the way throws ENOTDIR. */
+function existsAsFolder(path: string): boolean {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return false;
+  if (stat.isDirectory()) return true;
+  throw Object.assign(new Error(`ENOTDIR: not a directory, ${path}`), { code: 'ENOTDIR', path });
 }
 
 /** Whether the caller flushes the WAL itself: asked for, and the database really is in WAL mode. */

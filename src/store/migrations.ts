@@ -158,4 +158,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX request_answers_created ON request_answers (created_at);
   `,
+  /*
+   * 5: a tracker's stored acks are pruned to its newest ones as each new one comes
+   * (docs/mqtt.md#limits-on-what-a-tracker-sends): this index finds them without a scan.
+   */ `
+  CREATE INDEX device_acks_device_id ON device_acks (device, id);
+  `,
 ];

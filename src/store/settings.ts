@@ -66,6 +66,7 @@ export class SettingsRepository {
   private readonly markDelivered;
   private readonly markAnswered;
   private readonly insertAck;
+  private readonly pruneAcks;
   private readonly saveReported;
   private readonly latestConfigStmt;
   private readonly allLatestStmt;
@@ -111,6 +112,10 @@ export class SettingsRepository {
     );
     this.insertAck = db.prepare<[number, number, string, string | null, number, string]>(
       'INSERT INTO device_acks (device, version, status, reason, stale, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.pruneAcks = db.prepare<[number, number, number]>(
+      `DELETE FROM device_acks WHERE device = ? AND id <=
+         (SELECT id FROM device_acks WHERE device = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
     );
     this.saveReported = db.prepare<[number, string, string]>(
       `INSERT INTO device_sync (device, reported, reported_at) VALUES (?, ?, ?)
@@ -231,8 +236,10 @@ export class SettingsRepository {
     this.wrote(device, this.markAnswered.run(state, state === 'applied' ? at : null, reason, at, device, version).changes);
   }
 
-  recordAck(device: number, version: number, status: string, reason: string | null, stale: boolean, at: string): void {
+  /** Records a tracker's ack; with `keep` > 0 only the newest `keep` of the device stay (docs/mqtt.md#limits-on-what-a-tracker-sends). */
+  recordAck(device: number, version: number, status: string, reason: string | null, stale: boolean, at: string, keep = 0): void {
     this.freshness.own(this.insertAck.run(device, version, status, reason, stale ? 1 : 0, at).changes);
+    if (keep > 0) this.freshness.own(this.pruneAcks.run(device, device, keep).changes);
   }
 
   reported(device: number, settingsJson: string, at: string): void {

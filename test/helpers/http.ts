@@ -98,4 +98,4 @@ export async function raw(url: string, path: string, init: RequestInit = {}): Pr
 }
 
 /** Config for suites that fire many requests quickly: rate limits off (rate-limit.test.ts tests them). */
-export const NO_RATE_LIMIT = { rateLimit: { perCredential: 0, perAddress: 0 } } as const;
+export const NO_RATE_LIMIT = { rateLimit: { perCredential: 0, perAddress: 0 }, trackerAnswers: { perSecond: 0 } } as const;

@@ -21,6 +21,8 @@ export interface LiteConfig {
 export interface LiteOptions {
   readonly port: number;
   readonly host?: string;
+  /** The local address to connect from (another 127.x.y.z stands for another client address). */
+  readonly localAddress?: string;
   /** Answer each config with `{"version": v, "status": "applied"}` (default true). */
   readonly ack?: boolean;
   readonly clean?: boolean;
@@ -50,7 +52,12 @@ export class LiteTracker {
 
   static connect(device: LiteDevice, options: LiteOptions): Promise<LiteTracker> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ port: options.port, host: options.host ?? '127.0.0.1', noDelay: true });
+      const socket = netConnect({
+        port: options.port,
+        host: options.host ?? '127.0.0.1',
+        noDelay: true,
+        ...(options.localAddress !== undefined && { localAddress: options.localAddress }),
+      });
       const tracker = new LiteTracker(device, socket, options.ack ?? true);
       const parser = mqttPacket.parser({ protocolVersion: 4 });
       const timer = setTimeout(() => {
@@ -173,9 +180,9 @@ export async function connectMany(devices: readonly LiteDevice[], options: LiteO
 }
 
 /** A raw TCP socket to the broker, for bytes no client library would send. */
-export function rawSocket(port: number): Promise<Socket> {
+export function rawSocket(port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ port, host: '127.0.0.1' }, () => resolve(socket));
+    const socket = netConnect({ port, host: '127.0.0.1', ...(localAddress !== undefined && { localAddress }) }, () => resolve(socket));
     socket.once('error', reject);
   });
 }

@@ -9,7 +9,8 @@ import t, { type Test } from 'tap';
 import { ALICE, ARRAYS, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { LiteTracker, mqttBytes, rawSocket, socketClosed } from '../helpers/lite-mqtt.js';
 import { prng } from '../helpers/service.js';
-import { post, startTestServer, type TestServer } from '../helpers/server.js';
+import { freePort, post, startTestServer, type TestServer } from '../helpers/server.js';
+import { loadConfig } from '../../src/config/load.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 
 const VALID_JT703 = { tracking_interval: 60, sleep_mode: 'disabled' };
@@ -174,6 +175,79 @@ t.test('connection floods from one address', async (t) => {
     for (const [i, socket] of sockets.entries()) socket.write(connectPacket(TELFM.deviceId, TELFM.deviceId, `wrong-${i}`));
     await Promise.all(sockets.map((s) => socketClosed(s, 10_000)));
     t.equal(answers.filter((chunks) => Buffer.concat(chunks)[0] === 0x20).length, 200, 'every CONNECT got its CONNACK (4)');
+  });
+});
+
+t.test('idle and unauthenticated connections cannot use up the file descriptors', async (t) => {
+  t.test('a socket that sends no CONNECT is closed after mqtt.connectTimeoutMs', async (t) => {
+    const ts = await startTestServer(t, {
+      config: { ...NO_RATE_LIMIT, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), connectTimeoutMs: 300 } },
+    });
+    const port = ts.server.ports.mqtt!;
+    const silent = await rawSocket(port);
+    silent.on('error', () => undefined);
+    // generous: aedes' own connect timeout (30 s) is far beyond it
+    await socketClosed(silent, 15_000);
+    t.pass('the silent socket was closed by the service');
+    const halfConnect = await rawSocket(port);
+    halfConnect.on('error', () => undefined);
+    const connect = connectPacket(TELFM.deviceId, TELFM.deviceId, TELFM.secret);
+    halfConnect.write(connect.subarray(0, 10));
+    await socketClosed(halfConnect, 15_000);
+    t.pass('a socket that sent half a CONNECT was closed too');
+    const tracker = await LiteTracker.connect(TELFM, { port, keepalive: 0 });
+    t.teardown(() => tracker.destroy());
+    await tracker.subscribe();
+    await new Promise((r) => setTimeout(r, 900)); // three timeouts: an authenticated tracker is left alone
+    t.notOk(tracker.closed, 'an authenticated tracker idle past the connect timeout stays connected');
+  });
+
+  t.test('one address holds at most mqtt.maxUnauthenticatedPerAddress connections in their handshake', async (t) => {
+    const cap = 20;
+    const ts = await startTestServer(t, {
+      config: { ...NO_RATE_LIMIT, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: cap } },
+    });
+    const port = ts.server.ports.mqtt!;
+    const { check } = await bystander(t, ts);
+    const held = await Promise.all(Array.from({ length: cap }, () => rawSocket(port)));
+    for (const socket of held) socket.on('error', () => undefined);
+    t.teardown(() => held.forEach((s) => s.destroy()));
+    await new Promise((r) => setTimeout(r, 200));
+    t.ok(held.every((s) => !s.destroyed), `${cap} silent sockets from 127.0.0.1 are held (within the cap)`);
+    const extra = await rawSocket(port);
+    extra.on('error', () => undefined);
+    await socketClosed(extra, 5_000);
+    t.pass(`unauthenticated socket number ${cap + 1} from 127.0.0.1 is closed at once`);
+    const elsewhere = await LiteTracker.connect(TELFM, { port, localAddress: '127.0.0.2' });
+    t.teardown(() => elsewhere.destroy());
+    t.pass('a tracker from another address connects meanwhile');
+    await check('while one address holds its maximum of unauthenticated sockets');
+    held[0]!.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const same = await LiteTracker.connect(NUMBERS, { port });
+    t.teardown(() => same.destroy());
+    t.pass('once a slot is free, a tracker from the same address connects (and no longer counts)');
+    const again = await rawSocket(port);
+    again.on('error', () => undefined);
+    t.teardown(() => again.destroy());
+    const over = await rawSocket(port);
+    over.on('error', () => undefined);
+    await socketClosed(over, 5_000);
+    t.notOk(again.destroyed, 'the authenticated tracker gave its slot back: one more socket is held');
+    t.pass('and the one after it is refused again');
+  });
+
+  t.test('the cap is generous by default and 0 turns it off', async (t) => {
+    const config = loadConfig({}, {});
+    t.equal(config.mqtt.maxUnauthenticatedPerAddress, 1000, 'carrier NAT: 1,000 handshakes per address');
+    t.equal(config.mqtt.connectTimeoutMs, 10_000);
+    const ts = await startTestServer(t, {
+      config: { ...NO_RATE_LIMIT, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: 0 } },
+    });
+    const sockets = await Promise.all(Array.from({ length: 50 }, () => rawSocket(ts.server.ports.mqtt!)));
+    t.teardown(() => sockets.forEach((s) => s.destroy()));
+    await new Promise((r) => setTimeout(r, 200));
+    t.ok(sockets.every((s) => !s.destroyed), 'no cap: 50 unauthenticated sockets stay open');
   });
 });
 

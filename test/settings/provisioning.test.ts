@@ -454,6 +454,43 @@ t.test('group rejections name the entry and change nothing', async (t) => {
     'trackers[0] (id 1002): a clone (clone_of) shares its target\'s device and takes no phone');
 });
 
+t.test('shape and reference problems are reported together, each once, in file order', async (t) => {
+  const core = open(t);
+  await provision(core.store, core.profiles, SPEC_EXAMPLE);
+  const err = await rejects(t, core, {
+    trackers: [
+      { id: 5, owner: 'nobody@example.com', model: 'telfm', device_id: 'd5' },
+      { id: 6, owner: 'alice@example.com', model: 'telfm', device_id: 'a/b' },
+      { id: 7, owner: 'alice@example.com', clone_of: 12345 },
+      { id: 8, owner: 'alice@example.com', model: 'telfm', device_id: 'd8', label: '' },
+      { id: 9, owner: 'alice@example.com', clone_of: 8 },
+    ],
+    models: [{ code: 'm1', tracking_profile: 'no_such_profile' }, { code: 'Bad Code', tracking_profile: null }],
+    users: [
+      { login: 'x@example.com', password: '' },
+      { login: 'bob@example.com', password: 'secret-2', api_keys: ['0123456789abcdef0123456789abcdef'] },
+    ],
+    subusers: [
+      { login: 'dave@example.com', password: 'x', master: 'nobody@example.com' },
+      { login: 'erin@example.com', password: 'x', master: 'x@example.com', rights: ['Bad-Right'] },
+      { login: 'fay@example.com', password: 'x', master: 'x@example.com', trackers: [8, 1001] },
+    ],
+  });
+  t.same(err.problems, [
+    'trackers[0] (id 5): owner nobody@example.com is not a known user',
+    'trackers[1] (id 6): device_id must be 1 to 64 characters A-Z, a-z, 0-9, _ . : or - (no / + # or spaces)',
+    'trackers[2] (id 7): clone_of 12345 is not a known tracker',
+    'trackers[3] (id 8): label must not be empty',
+    'models[0] (m1): tracking_profile "no_such_profile" is not a loaded profile',
+    'models[1] (Bad Code): code must be 1 to 64 characters a-z, 0-9 or _',
+    'users[0] (x@example.com): password must not be empty',
+    'users[1] (bob@example.com): api key 01234567… already belongs to another user (alice@example.com)',
+    'subusers[0] (dave@example.com): master nobody@example.com is not a known user',
+    'subusers[1] (erin@example.com): rights[0] must be 1 to 64 characters a-z or _',
+    'subusers[2] (fay@example.com): tracker 1001 belongs to alice@example.com, not to its master x@example.com',
+  ], 'every problem of both kinds, in the order of the file (sections as listed), each once; none for naming an entry refused for its shape (x@example.com, tracker 8)');
+});
+
 t.test('nothing is written when a write fails midway (one transaction)', async (t) => {
   const core = open(t);
   const before = dump(core.store);

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 import { startBroker, type Broker } from './broker/index.js';
 import type { ListenerSpec } from './broker/listeners.js';
 import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { ACTIONS } from './http/actions.js';
 import { buildHttpApp, type HttpOptions } from './http/app.js';
 import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index.js';
 import { AuthService } from './settings/auth-service.js';
@@ -11,7 +13,8 @@ import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
 import { openStore, type Store, type StoreOptions } from './store/index.js';
 import type { Fsync } from './store/wal-sync.js';
-import { createLogger } from './logger.js';
+import { createLogger, defaultNodeId } from './logger.js';
+import { Metrics } from './metrics.js';
 
 export interface Server {
   readonly config: Readonly<Config>;
@@ -21,6 +24,7 @@ export interface Server {
   readonly https: FastifyInstance | undefined;
   readonly broker: Broker;
   readonly devices: DeviceService;
+  readonly metrics: Metrics;
   /** The real ports (useful when 0 was configured). */
   readonly ports: { readonly http: number; readonly https?: number; readonly mqtt?: number; readonly ws?: number; readonly mqtts?: number };
   close(): Promise<void>;
@@ -67,13 +71,27 @@ function addressPort(app: FastifyInstance): number {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+/** The WAL file's size in bytes (0 when there is none). */
+function fileBytes(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** The composition root: builds every part once and hands each its dependencies. */
-export async function startServer(config: Readonly<Config>, outside: { fsync?: Fsync } = {}): Promise<Server> {
+export async function startServer(
+  config: Readonly<Config>,
+  outside: { fsync?: Fsync; logDestination?: DestinationStream } = {},
+): Promise<Server> {
   const tls = readTls(config);
-  const logger = createLogger(config.logLevel);
+  const node = config.nodeId ?? defaultNodeId();
+  const { logDestination, ...storeOutside } = outside;
+  const logger = createLogger(config.logLevel, logDestination, node);
   const { store, profiles } = openCore(config, {
     service: true,
-    ...outside,
+    ...storeOutside,
     onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint by the worker failed (the service checkpoints itself meanwhile)'),
   });
   let ready = false;
@@ -82,7 +100,25 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
   });
-  const devices = new DeviceService(store, auth);
+  let broker: Broker;
+  const trackersByState = store.db.prepare<[], { state: string; count: number }>(
+    `SELECT coalesce(s.state, 'none') AS state, count(*) AS count
+     FROM devices d LEFT JOIN device_sync s ON s.device = d.id GROUP BY 1`,
+  );
+  const walFile = `${store.db.name}-wal`;
+  const metrics = new Metrics(
+    {
+      // Scraped only once the HTTP listener is up, after the broker started.
+      connectedTrackers: () => broker.connectedTrackers(),
+      trackersByState: () => (store.db.open ? trackersByState.all() : []),
+      walBytes: () => fileBytes(walFile),
+      malformedPayloads: () => devices.counters.malformed,
+      loginFailures: () => ({ failures: auth.counters.loginFailures, throttled: auth.counters.loginThrottled }),
+    },
+    ACTIONS.keys(),
+    { node },
+  );
+  const devices = new DeviceService(store, auth, { log: logger, onSyncChange: (change) => metrics.syncChanged(change) });
   const httpOptions: HttpOptions = {
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
@@ -91,8 +127,12 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     headersTimeoutMs: config.http.headersTimeoutMs,
     logger,
     isReady: () => ready,
+    // Request lines come from fastify: with them on, every request goes through it.
+    logRequests: config.http.logRequests,
+    fastPath: !config.http.logRequests,
+    counters: metrics,
+    metrics: { contentType: metrics.contentType, text: () => metrics.text(), token: config.metrics.token },
   };
-  let broker: Broker;
   try {
     broker = await startBroker(
       devices,
@@ -100,6 +140,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
         listeners: listenerSpecs(config, tls),
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         connectsPerSecondPerAddress: config.mqtt.connectsPerSecondPerAddress,
+        counters: metrics,
       },
       logger,
     );
@@ -107,7 +148,8 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     store.close();
     throw err;
   }
-  const services = { auth, trackers: new TrackerService(store, profiles, broker), durable: () => store.durable() };
+  const trackers = new TrackerService(store, profiles, broker, undefined, logger);
+  const services = { auth, trackers, durable: () => store.durable() };
   const http = buildHttpApp(services, httpOptions);
   const https = tls ? buildHttpApp(services, { ...httpOptions, https: tls }) : undefined;
   try {
@@ -136,6 +178,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     https,
     broker,
     devices,
+    metrics,
     ports,
     close() {
       closing ??= (async () => {

@@ -20,6 +20,8 @@ export interface Broker extends ConfigPublisher {
   /** The cheaper clean-session CONNECT (lean-clients.ts); undefined when aedes runs unpatched. */
   readonly lean: LeanClients | undefined;
   readonly listeners: readonly Listener[];
+  /** Trackers connected now (the connected-trackers metric). */
+  connectedTrackers(): number;
   port(name: ListenerSpec['name']): number | undefined;
   close(): Promise<void>;
 }
@@ -62,6 +64,8 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     maxClientsIdLength: 128,
   });
   const { identities } = hooks;
+  // Connects and disconnects are logged at debug only: no line object built per connect otherwise.
+  const debug = log.isLevelEnabled('debug');
   dropSysEvents(aedes);
   const lean = await installLeanClients(aedes, (reason) => log.warn({ reason }, 'aedes runs without part of the lean-clients patch'));
 
@@ -71,8 +75,15 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     const identity = identities.get(client);
     if (identity?.kind === 'tracker' && identities.trackers.get(identity.deviceId) === client) {
       identities.trackers.delete(identity.deviceId);
+      if (debug) log.debug({ device: identity.deviceId }, 'tracker disconnected');
     }
   });
+  const { counters } = options;
+  if (counters) {
+    aedes.on('connackSent', (packet) => {
+      if (packet.returnCode !== 0) counters.refusedConnect(packet.returnCode ?? 0);
+    });
+  }
   aedes.on('unsubscribe', (topics, client) => {
     const identity = identities.get(client);
     if (identity?.kind === 'tracker') for (const topic of topics) identity.subscriptions.delete(topic);
@@ -88,6 +99,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     const identity = identities.get(client);
     if (identity?.kind !== 'tracker') return;
     identities.trackers.set(identity.deviceId, client);
+    if (debug) log.debug({ device: identity.deviceId, clean: client.clean }, 'tracker connected');
     const topic = configTopic(identity.deviceId);
     if (client.clean || ![...identity.subscriptions.keys()].some((pattern) => topicMatches(pattern, topic))) return;
     const payload = configs.get(identity.deviceId);
@@ -123,6 +135,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     aedes,
     lean,
     listeners,
+    connectedTrackers: () => identities.trackers.size,
     port: (name) => listeners.find((l) => l.name === name)?.port,
     publishConfig(deviceId: string, message: ConfigMessage): void {
       const payload = configs.put(deviceId, message);

@@ -23,6 +23,8 @@ export interface Answer {
    * sending (fastify's body parser sets `connection: close` on every error of its own).
    */
   readonly close?: boolean;
+  /** The Navixy error code of an error answer (the requests metric); absent on success. */
+  readonly code?: number;
 }
 
 export function okAnswer(body: string): Answer {
@@ -33,7 +35,7 @@ export function okAnswer(body: string): Answer {
 export function errorAnswer(err: unknown, log: FastifyBaseLogger): Answer {
   const { def, errors } = classify(err);
   if (def.http >= 500) log.error({ err }, 'request failed');
-  return { status: def.http, body: JSON.stringify(errorBody(def, errors)) };
+  return { status: def.http, body: JSON.stringify(errorBody(def, errors)), code: def.code };
 }
 
 /** The headers fastify sends, in its order, as flat [name, value, …] lists (content-length last). */

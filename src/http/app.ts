@@ -6,12 +6,13 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { actionName, type Services } from './actions.js';
 import { SECURITY_HEADERS, deliver, errorAnswer, sendReply } from './answer.js';
-import { CallHandler } from './call.js';
+import { CallHandler, type RequestCounters } from './call.js';
 import { isObject } from '../json.js';
 import { errorBody } from './errors.js';
 import { FastPath } from './fast-path.js';
 import { serverFactory } from './server-factory.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { registerOperationsRoutes, type MetricsEndpoint } from './operations.js';
 
 export interface HttpOptions {
   readonly bodyLimit: number;
@@ -32,6 +33,12 @@ export interface HttpOptions {
    * byte for byte; also a switch should the fast path ever need to be ruled out). Default true.
    */
   readonly fastPath?: boolean;
+  /** One log line per request (fastify's request logging); default false. */
+  readonly logRequests?: boolean;
+  /** Counts answers by call and code, and rate-limited requests. */
+  readonly counters?: RequestCounters;
+  /** `GET /metrics`; none when undefined. */
+  readonly metrics?: MetricsEndpoint;
 }
 
 /**
@@ -93,8 +100,9 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
       reply.headers(SECURITY_HEADERS);
       return fail(request, reply, err.code === 'FST_ERR_BAD_URL' ? new ApiError('wrongHandler') : err);
     },
-    // Per-request lines would dominate the log and the CPU at fleet scale; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Per-request lines would dominate the log and the CPU at fleet scale (off unless asked for);
+    // errors are always logged.
+    logController: new LogController({ disableRequestLogging: options.logRequests !== true }),
     childLoggerFactory: lazyChildLoggerFactory,
   });
   const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig;
@@ -116,7 +124,8 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
 
   // Every answer of the API leaves through `deliver` (the durability gate), on both paths.
   const fail = (request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply | Promise<FastifyReply> => {
-    const pending = deliver(services.durable, errorAnswer(err, reply.log), sendReply, reply, request.log);
+    const answer = calls.count(actionName(request.url), errorAnswer(err, reply.log));
+    const pending = deliver(services.durable, answer, sendReply, reply, request.log);
     return pending === undefined ? reply : pending.then(() => reply);
   };
 
@@ -126,6 +135,7 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   app.get('/health', async (_request, reply) =>
     options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' }),
   );
+  registerOperationsRoutes(app, options.metrics);
 
   app.route({
     method: ['GET', 'POST'],

@@ -26,14 +26,22 @@ function paramsOf(query: Json | undefined, body: Json): Json {
  * credential (3, 4) → rate limits per credential then per address (15) → the call's own checks.
  * Synchronous for synchronous calls (read): the hot path makes no promise.
  */
+/** Counts every answer by call and Navixy code (the service's metrics, docs/operations.md#metrics). */
+export interface RequestCounters {
+  answered(call: string, code: number): void;
+  rateLimited(protocol: 'http'): void;
+}
+
 export class CallHandler {
   private readonly perCredential: RateLimiter;
   private readonly perAddress: RateLimiter;
+  private readonly counters: RequestCounters | undefined;
 
   constructor(
     private readonly services: Services,
-    limits: { readonly rateLimitPerCredential: number; readonly rateLimitPerAddress: number },
+    limits: { readonly rateLimitPerCredential: number; readonly rateLimitPerAddress: number; readonly counters?: RequestCounters | undefined },
   ) {
+    this.counters = limits.counters;
     this.perCredential = new RateLimiter(limits.rateLimitPerCredential);
     this.perAddress = new RateLimiter(limits.rateLimitPerAddress);
   }
@@ -43,6 +51,25 @@ export class CallHandler {
    * URL has none (the fast path: saves a copy); `log` gets 5xx errors.
    */
   handle(
+    name: string,
+    body: unknown,
+    query: Json | undefined,
+    authorization: string | undefined,
+    ip: string | undefined,
+    log: FastifyBaseLogger,
+  ): Answer | Promise<Answer> {
+    const answer = this.answer(name, body, query, authorization, ip, log);
+    if (this.counters === undefined) return answer;
+    return answer instanceof Promise ? answer.then((a) => this.count(name, a)) : this.count(name, answer);
+  }
+
+  /** Counts an answer of call `name` (also for requests refused before they reach `handle`). */
+  count(name: string, answer: Answer): Answer {
+    this.counters?.answered(name, answer.code ?? 0);
+    return answer;
+  }
+
+  private answer(
     name: string,
     body: unknown,
     query: Json | undefined,
@@ -69,11 +96,16 @@ export class CallHandler {
       const hash = credentialOf(body, query, authorization);
       if (typeof hash !== 'string' || !TOKEN_PATTERN.test(hash)) throw new ApiError('wrongHash');
       principal = this.services.auth.authenticate(hash);
-      if (!this.perCredential.take(hash)) throw new ApiError('tooManyRequests');
+      if (!this.perCredential.take(hash)) throw this.limited();
     }
     // fastify's request.ip is the socket's remoteAddress (no trustProxy): undefined once the client
     // is gone, one more key for the limiter, as it always was.
-    if (!this.perAddress.take(ip as string)) throw new ApiError('tooManyRequests');
+    if (!this.perAddress.take(ip as string)) throw this.limited();
     return action.run(this.services, paramsOf(query, body), principal);
+  }
+
+  private limited(): ApiError {
+    this.counters?.rateLimited('http');
+    return new ApiError('tooManyRequests');
   }
 }

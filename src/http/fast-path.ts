@@ -70,7 +70,7 @@ export class FastPath {
     // fastify refuses a declared length over the limit before reading anything.
     const expected = Number(req.headers['content-length']);
     if (expected > this.bodyLimit) {
-      this.answer(res, { ...errorAnswer(new ApiError('tooLarge'), this.log), close: true });
+      this.refuse(res, name, new ApiError('tooLarge'));
       return true;
     }
     const reading: Reading = { fast: this, res, name, expected, chunks: [], length: 0 };
@@ -91,15 +91,15 @@ export class FastPath {
     const body = this.parsedBody;
     this.parsedError = null;
     this.parsedBody = undefined;
-    if (err != null) return this.answer(res, { ...errorAnswer(err, this.log), close: true });
+    if (err != null) return this.refuse(res, reading.name, err);
     const answer = this.calls.handle(reading.name, body, undefined, req.headers.authorization, req.socket.remoteAddress, this.log);
     if (answer instanceof Promise) void answer.then((a) => this.answer(res, a));
     else this.answer(res, answer);
   }
 
   /** A refusal of the body itself (5, 9): the client may still be sending, so the connection closes. */
-  refuse(res: ServerResponse, error: ApiError): void {
-    this.answer(res, { ...errorAnswer(error, this.log), close: true });
+  refuse(res: ServerResponse, name: string, error: unknown): void {
+    this.answer(res, this.calls.count(name, { ...errorAnswer(error, this.log), close: true }));
   }
 
   private answer(res: ServerResponse, answer: Answer): void {
@@ -124,7 +124,7 @@ function onData(this: Taken, chunk: Buffer): void {
   if (reading.length > reading.fast.bodyLimit) {
     // As fastify: stop listening (the request keeps flowing into nothing) and answer 9.
     stop(this);
-    reading.fast.refuse(reading.res, new ApiError('tooLarge'));
+    reading.fast.refuse(reading.res, reading.name, new ApiError('tooLarge'));
     return;
   }
   reading.chunks.push(chunk);
@@ -138,7 +138,7 @@ function onEnd(this: Taken, err?: unknown): void {
   else stop(this);
   // A stream error or a length that differs from content-length: fastify's 400s, that is 5.
   if (err != null || (!Number.isNaN(reading.expected) && reading.length !== reading.expected)) {
-    reading.fast.refuse(reading.res, new ApiError('wrongFormat'));
+    reading.fast.refuse(reading.res, reading.name, new ApiError('wrongFormat'));
     return;
   }
   reading.fast.finish(this, reading);

@@ -1,7 +1,7 @@
 import { ApiError, invalidParameters } from '../errors.js';
 import type { CompiledProfile, ProfileRegistry, Settings } from '../profiles/index.js';
 import type { Store, TrackerRow } from '../store/index.js';
-import { RIGHT_CONFIGURE, type Clock, type ConfigPublisher, type Principal, type SyncView } from './types.js';
+import { NO_LOG, RIGHT_CONFIGURE, type Clock, type ConfigPublisher, type Principal, type ServiceLog, type SyncView } from './types.js';
 import { effectiveSettings, syncView, trackerView } from './views.js';
 
 interface CheckedUpdate {
@@ -37,6 +37,8 @@ export class TrackerService {
     private readonly profiles: ProfileRegistry,
     private readonly publisher: ConfigPublisher,
     clock?: Clock,
+    /** One info line per accepted update (docs/operations.md#logs). */
+    private readonly log: ServiceLog = NO_LOG,
   ) {
     this.now = clock ?? Date.now;
   }
@@ -149,7 +151,11 @@ export class TrackerService {
   }
 
   /** After the commit: hand the new version to the broker; the `sync` answer of update. */
-  private published({ row, profile, changedAt }: CheckedUpdate, accepted: Accepted): SyncView {
+  private published({ principal, row, profile, changedAt }: CheckedUpdate, accepted: Accepted): SyncView {
+    this.log.info(
+      { tracker: row.id, device: row.device_id, version: accepted.version, user: principal.userId, login: principal.login },
+      'settings update accepted',
+    );
     this.publisher.publishConfig(row.device_id, {
       version: accepted.version,
       profile: profile.code,

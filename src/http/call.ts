@@ -20,18 +20,18 @@ function paramsOf(query: Json | undefined, body: Json): Json {
   return params;
 }
 
-/**
- * The one implementation of SPEC §3's checks after the body is read, for both the fastify route
- * and the pre-routed fast path (src/http/fast-path.ts): body an object (5) → known call (111) →
- * credential (3, 4) → rate limits per credential then per address (15) → the call's own checks.
- * Synchronous for synchronous calls (read): the hot path makes no promise.
- */
 /** Counts every answer by call and Navixy code (the service's metrics, docs/operations.md#metrics). */
 export interface RequestCounters {
   answered(call: string, code: number): void;
   rateLimited(protocol: 'http'): void;
 }
 
+/**
+ * The one implementation of SPEC §3's checks after the body is read, for both the fastify route
+ * and the pre-routed fast path (src/http/fast-path.ts): body an object (5) → known call (111) →
+ * credential (3, 4) → rate limits per credential then per address (15) → the call's own checks.
+ * Synchronous for synchronous calls (read): the hot path makes no promise.
+ */
 export class CallHandler {
   private readonly perCredential: RateLimiter;
   private readonly perAddress: RateLimiter;

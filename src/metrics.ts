@@ -20,15 +20,18 @@ type CounterChild = ReturnType<Counter<string>['labels']>;
 
 /**
  * The service's Prometheus metrics (docs/operations.md#metrics), on one Registry built by the
- * composition root. The hot paths only increment cached label children: no label object, no
- * string built per request.
+ * composition root. The request path adds one to a plain number (no label object, no string built
+ * per request); everything else is counted where it happens or read at scrape time.
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'call' | 'code'>;
-  /** call → code → child; only known calls get an entry, every other name counts as `unknown`. */
-  private readonly requestChildren = new Map<string, Map<number, CounterChild>>();
-  private readonly unknownCall: Map<number, CounterChild>;
+  /**
+   * call → code → answers so far; only known calls get an entry, every other name counts as
+   * `unknown`. Plain numbers: prom-client's `inc()` on a label child hashes its labels each time
+   * (a string built per call), so the counter takes these values at scrape time instead.
+   */
+  private readonly requestCounts = new Map<string, Map<number, number>>();
+  private readonly unknownCall = new Map<number, number>();
   private readonly rateLimitedChildren: Record<'http' | 'mqtt', CounterChild>;
   private readonly refusedConnects: Counter<'code'>;
   private readonly refusedChildren = new Map<number, CounterChild>();
@@ -40,14 +43,20 @@ export class Metrics {
     if (options.node !== undefined) this.registry.setDefaultLabels({ node: options.node });
     collectDefaultMetrics({ register: this.registry });
 
-    this.requests = new Counter({
+    for (const call of calls) this.requestCounts.set(call, new Map([[0, 0]]));
+    const requestCounts = this.requestCounts;
+    const unknownCall = this.unknownCall;
+    new Counter({
       name: 'trackconf_http_requests_total',
       help: 'HTTP API answers by call (unknown: any other path) and Navixy error code (0: success)',
       labelNames: ['call', 'code'],
       registers,
+      collect() {
+        this.reset();
+        for (const [call, codes] of requestCounts) for (const [code, count] of codes) this.labels(call, String(code)).inc(count);
+        for (const [code, count] of unknownCall) this.labels('unknown', String(code)).inc(count);
+      },
     });
-    for (const call of calls) this.requestChildren.set(call, new Map([[0, this.requests.labels(call, '0')]]));
-    this.unknownCall = new Map();
 
     const rateLimited = new Counter({
       name: 'trackconf_rate_limited_total',
@@ -127,16 +136,10 @@ export class Metrics {
     });
   }
 
-  /** One HTTP API answer. */
+  /** One HTTP API answer (codes come from the error registry, src/errors.ts: a bounded set). */
   answered(call: string, code: number): void {
-    const children = this.requestChildren.get(call) ?? this.unknownCall;
-    let child = children.get(code);
-    if (child === undefined) {
-      // Codes come from the error registry (src/errors.ts): a bounded set.
-      child = this.requests.labels(children === this.unknownCall ? 'unknown' : call, String(code));
-      children.set(code, child);
-    }
-    child.inc();
+    const codes = this.requestCounts.get(call) ?? this.unknownCall;
+    codes.set(code, (codes.get(code) ?? 0) + 1);
   }
 
   rateLimited(protocol: 'http' | 'mqtt'): void {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -22,14 +23,21 @@ function requestSerializer(req: { method?: unknown; url?: unknown; ip?: unknown 
   return { method: req.method, url, remoteAddress: req.ip };
 }
 
+/** This process' name in logs and metrics when none is configured: host name and pid. */
+export function defaultNodeId(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
 /**
  * The service's one logger: structured JSON on stdout (or `destination`). Credentials never reach
  * it, whatever a future log line includes: known keys are censored, request URLs lose their query.
+ * Every line carries `node` (docs/operations.md#logs).
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, node: string = defaultNodeId()): Logger {
   return pino(
     {
       level,
+      base: { pid: process.pid, hostname: hostname(), node },
       redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
       serializers: { req: requestSerializer },
     },

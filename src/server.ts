@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync, statSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 import { startBroker, type Broker } from './broker/index.js';
 import type { Followed } from './broker/aedes-internals/guard.js';
 import type { ListenerSpec } from './broker/listeners.js';
 import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { ACTIONS } from './http/actions.js';
 import { buildHttpApp, type HttpOptions } from './http/app.js';
 import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index.js';
 import { AuthService } from './settings/auth-service.js';
@@ -12,7 +14,8 @@ import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
 import { openStore, type Store, type StoreOptions } from './store/index.js';
 import type { Fsync } from './store/wal-sync.js';
-import { createLogger } from './logger.js';
+import { createLogger, defaultNodeId } from './logger.js';
+import { Metrics } from './metrics.js';
 
 export interface Server {
   readonly config: Readonly<Config>;
@@ -22,6 +25,7 @@ export interface Server {
   readonly https: FastifyInstance | undefined;
   readonly broker: Broker;
   readonly devices: DeviceService;
+  readonly metrics: Metrics;
   /** The real ports (useful when 0 was configured). */
   readonly ports: { readonly http: number; readonly https?: number; readonly mqtt?: number; readonly ws?: number; readonly mqtts?: number };
   close(): Promise<void>;
@@ -111,11 +115,24 @@ function addressPort(app: FastifyInstance): number {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+/** The WAL file's size in bytes (0 when there is none). */
+function fileBytes(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** The composition root: builds every part once and hands each its dependencies. */
-export async function startServer(config: Readonly<Config>, outside: { fsync?: Fsync; followed?: Followed } = {}): Promise<Server> {
+export async function startServer(
+  config: Readonly<Config>,
+  outside: { fsync?: Fsync; followed?: Followed; logDestination?: DestinationStream } = {},
+): Promise<Server> {
   const tls = readTls(config);
-  const logger = createLogger(config.logLevel);
-  const { followed, ...storeOutside } = outside;
+  const node = config.nodeId ?? defaultNodeId();
+  const { followed, logDestination, ...storeOutside } = outside;
+  const logger = createLogger(config.logLevel, logDestination, node);
   const { store, profiles } = openCore(config, {
     service: true,
     ...storeOutside,
@@ -127,8 +144,26 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
   });
+  let broker: Broker;
+  const trackersByState = store.db.prepare<[], { state: string; count: number }>(
+    `SELECT coalesce(s.state, 'none') AS state, count(*) AS count
+     FROM devices d LEFT JOIN device_sync s ON s.device = d.id GROUP BY 1`,
+  );
+  const walFile = `${store.db.name}-wal`;
+  const metrics = new Metrics(
+    {
+      // Scraped only once the HTTP listener is up, after the broker started.
+      connectedTrackers: () => broker.connectedTrackers(),
+      trackersByState: () => (store.db.open ? trackersByState.all() : []),
+      walBytes: () => fileBytes(walFile),
+      malformedPayloads: () => devices.counters.malformed,
+      loginFailures: () => ({ failures: auth.counters.loginFailures, throttled: auth.counters.loginThrottled }),
+    },
+    ACTIONS.keys(),
+    { node },
+  );
   const { logIntervalSeconds, ...answerLimits } = config.trackerAnswers;
-  const devices = new DeviceService(store, auth, Date.now, answerLimits);
+  const devices = new DeviceService(store, auth, { log: logger, onSyncChange: (change) => metrics.syncChanged(change), answerLimits });
   let httpOptions: HttpOptions = {
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
@@ -138,8 +173,12 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     corsOrigins: config.http.corsOrigins,
     logger,
     isReady: () => ready,
+    // Request lines come from fastify: with them on, every request goes through it.
+    logRequests: config.http.logRequests,
+    fastPath: !config.http.logRequests,
+    counters: metrics,
+    metrics: { contentType: metrics.contentType, text: () => metrics.text(), token: config.metrics.token },
   };
-  let broker: Broker;
   try {
     broker = await startBroker(
       devices,
@@ -154,6 +193,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
         maxInflightQos2: config.mqtt.maxInflightQos2,
         ...(followed && { followed }),
         answerLogIntervalMs: logIntervalSeconds * 1000,
+        counters: metrics,
       },
       logger,
     );
@@ -163,7 +203,8 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     throw listenError(err, (port) => LISTENER_SETTING[specs.find((spec) => spec.port === port)?.name ?? 'mqtt']);
   }
   httpOptions = { ...httpOptions, degraded: () => broker.degraded };
-  const services = { auth, trackers: new TrackerService(store, profiles, broker), durable: () => store.durable() };
+  const trackers = new TrackerService(store, profiles, broker, undefined, logger);
+  const services = { auth, trackers, durable: () => store.durable() };
   const http = buildHttpApp(services, httpOptions);
   const https = tls ? buildHttpApp(services, { ...httpOptions, https: tls }) : undefined;
   try {
@@ -192,6 +233,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     https,
     broker,
     devices,
+    metrics,
     ports,
     close() {
       closing ??= (async () => {

@@ -27,6 +27,15 @@ export interface HookOptions {
   readonly answerLogIntervalMs?: number;
   /** The clock of that log (tests). */
   readonly now?: () => number;
+  /** Counts what the broker refuses (the service's metrics, docs/operations.md#metrics). */
+  readonly counters?: BrokerCounters;
+}
+
+export interface BrokerCounters {
+  /** A CONNACK with this non-zero return code was sent. */
+  refusedConnect(returnCode: number): void;
+  /** A CONNECT dropped by the per-address connect limit. */
+  rateLimited(protocol: 'mqtt'): void;
 }
 
 function refuse(returnCode: number, message: string) {
@@ -62,8 +71,9 @@ export class BrokerHooks {
 
   preConnect = (client: Client, _packet: unknown, done: (err: Error | null, ok: boolean) => void): void => {
     // no address lookup (a getpeername system call) when the per-address limit is off
-    if (!this.connects.enabled || this.connects.take(remoteAddress(client))) done(null, true);
-    else done(new Error('too many connections from this address'), false);
+    if (!this.connects.enabled || this.connects.take(remoteAddress(client))) return done(null, true);
+    this.options.counters?.rateLimited('mqtt');
+    done(new Error('too many connections from this address'), false);
   };
 
   authenticate = (

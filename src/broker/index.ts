@@ -28,6 +28,8 @@ export interface Broker extends ConfigPublisher {
   /** Performance patches of aedes-internals/ not in use (docs/aedes-internals.md). */
   readonly degraded: readonly string[];
   readonly listeners: readonly Listener[];
+  /** Trackers connected now (the connected-trackers metric). */
+  connectedTrackers(): number;
   port(name: ListenerSpec['name']): number | undefined;
   close(): Promise<void>;
 }
@@ -69,6 +71,8 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
   }
   subscriber = internals.retainedSubscriber;
   const { identities } = hooks;
+  // Connects and disconnects are logged at debug only: no line object built per connect otherwise.
+  const debug = log.isLevelEnabled('debug');
 
   aedes.on('ack', (_packet, client) => hooks.onAck(client));
   aedes.on('clientReady', (client) => onTrackerReady(client));
@@ -76,8 +80,15 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     const identity = identities.get(client);
     if (identity?.kind === 'tracker' && identities.trackers.get(identity.deviceId) === client) {
       identities.trackers.delete(identity.deviceId);
+      if (debug) log.debug({ device: identity.deviceId }, 'tracker disconnected');
     }
   });
+  const { counters } = options;
+  if (counters) {
+    aedes.on('connackSent', (packet) => {
+      if (packet.returnCode !== 0) counters.refusedConnect(packet.returnCode ?? 0);
+    });
+  }
   aedes.on('unsubscribe', hooks.onUnsubscribe);
   aedes.on('clientError', (client, err) => log.debug({ client: client.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
@@ -90,6 +101,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     const identity = identities.get(client);
     if (identity?.kind !== 'tracker') return;
     identities.trackers.set(identity.deviceId, client);
+    if (debug) log.debug({ device: identity.deviceId, clean: client.clean }, 'tracker connected');
     const topic = configTopic(identity.deviceId);
     if (client.clean || ![...identity.subscriptions.keys()].some((pattern) => topicMatches(pattern, topic))) return;
     const payload = configs.get(identity.deviceId);
@@ -125,6 +137,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     lean: internals.lean,
     degraded: internals.degraded,
     listeners,
+    connectedTrackers: () => identities.trackers.size,
     port: (name) => listeners.find((l) => l.name === name)?.port,
     publishConfig(deviceId: string, message: ConfigMessage): void {
       const payload = configs.put(deviceId, message);

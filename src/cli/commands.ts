@@ -1,3 +1,4 @@
+import { backup } from './backup.js';
 import { demo } from './demo.js';
 import { importCommand } from './import.js';
 import { serve } from './serve.js';
@@ -12,6 +13,7 @@ export interface Command {
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['serve', { summary: 'serve        run the HTTP API and the MQTT broker (what `npm start` runs)', run: serve }],
   ['import', { summary: 'import <file.json>  provision users, sub-users, models and trackers (prints a JSON report)', run: importCommand }],
+  ['backup', { summary: 'backup <file> [--force] [--step <pages>]  a consistent copy of the SQLite database, also while the service runs', run: backup }],
   ['demo', { summary: 'demo [--json]  seed a demo account and print how to try it', run: demo }],
   [
     'simulate',

@@ -41,6 +41,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], 'string' | 'in
   ['TRACKCONF_RATE_LIMIT', ['rateLimit', 'perCredential'], 'int'],
   ['TRACKCONF_RATE_LIMIT_PER_ADDRESS', ['rateLimit', 'perAddress'], 'int'],
   ['TRACKCONF_LOG_LEVEL', ['logLevel'], 'string'],
+  ['TRACKCONF_METRICS_TOKEN', ['metrics', 'token'], 'string'],
+  ['TRACKCONF_NODE_ID', ['nodeId'], 'string'],
 ];
 
 function deepMerge(base: Json, over: Json): Json {

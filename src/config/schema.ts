@@ -30,6 +30,8 @@ export const configSchema = z
         requestTimeoutMs: z.number().int().min(100),
         headersTimeoutMs: z.number().int().min(100),
         corsOrigins,
+        /** One log line per HTTP request (docs/operations.md#logs); every request then goes through fastify. */
+        logRequests: z.boolean(),
       })
       .strict(),
     mqtt: z
@@ -76,6 +78,10 @@ export const configSchema = z
       .object({ maxFailures: z.number().int().min(1), windowSeconds: z.number().int().min(1) })
       .strict(),
     sessionIdleDays: z.number().positive(),
+    /** `GET /metrics` needs `Authorization: Bearer <token>` when set (docs/operations.md#metrics). */
+    metrics: z.object({ token: z.string().min(1).nullable() }).strict(),
+    /** This process' name in every log line; null: host name and pid (docs/operations.md#logs). */
+    nodeId: z.string().min(1).nullable(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     profilesDir: z.string().min(1),
     modelsFile: z.string().min(1),

@@ -14,6 +14,8 @@ export interface Answer {
    * sending (fastify's body parser sets `connection: close` on every error of its own).
    */
   readonly close?: boolean;
+  /** The Navixy error code of an error answer (the requests metric); absent on success. */
+  readonly code?: number;
 }
 
 export function okAnswer(body: string): Answer {
@@ -24,7 +26,7 @@ export function okAnswer(body: string): Answer {
 export function errorAnswer(err: unknown, log: FastifyBaseLogger): Answer {
   const { def, errors, extra } = classify(err);
   if (def.http >= 500) log.error({ err }, 'request failed');
-  return { status: def.http, body: JSON.stringify(errorBody(def, errors, extra)) };
+  return { status: def.http, body: JSON.stringify(errorBody(def, errors, extra)), code: def.code };
 }
 
 /** fastify's writer (its onSend hook adds the headers of headers.ts, it adds content-length itself). */

@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ACTIONS, type Action, type Services } from './actions.js';
 import { deliver, errorAnswer, sendReply } from './answer.js';
-import { CallHandler } from './call.js';
+import { CallHandler, type RequestCounters } from './call.js';
 import { isObject } from '../json.js';
 import { errorBody } from './errors.js';
 import { FastPath } from './fast-path.js';
@@ -14,6 +14,7 @@ import { AnswerHeaders, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js
 import { CALL_METHODS, RouteTable, type Route } from './routes.js';
 import { serverFactory } from './server-factory.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { registerOperationsRoutes, type MetricsEndpoint } from './operations.js';
 
 export interface HttpOptions {
   readonly bodyLimit: number;
@@ -40,6 +41,12 @@ export interface HttpOptions {
    * byte for byte; also a switch should the fast path ever need to be ruled out). Default true.
    */
   readonly fastPath?: boolean;
+  /** One log line per request (fastify's request logging); default false. */
+  readonly logRequests?: boolean;
+  /** Counts answers by call and code, and rate-limited requests. */
+  readonly counters?: RequestCounters;
+  /** `GET /metrics`; none when undefined. */
+  readonly metrics?: MetricsEndpoint;
 }
 
 /**
@@ -109,8 +116,9 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
       headers.applyTo(request, reply);
       return fail(request, reply, err.code === 'FST_ERR_BAD_URL' ? new ApiError('wrongHandler') : err);
     },
-    // Per-request lines would dominate the log and the CPU at fleet scale; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Per-request lines would dominate the log and the CPU at fleet scale (off unless asked for);
+    // errors are always logged.
+    logController: new LogController({ disableRequestLogging: options.logRequests !== true }),
     childLoggerFactory: lazyChildLoggerFactory,
   });
   const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig;
@@ -134,12 +142,15 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
 
   // Every answer of the API leaves through `deliver` (the durability gate), on both paths.
   const fail = (request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply | Promise<FastifyReply> => {
-    const pending = deliver(services.durable, errorAnswer(err, reply.log), sendReply, reply, request.log);
+    const answer = calls.count(routes.exact(request.url.split('?', 1)[0] ?? ''), errorAnswer(err, reply.log));
+    const pending = deliver(services.durable, answer, sendReply, reply, request.log);
     return pending === undefined ? reply : pending.then(() => reply);
   };
 
   app.setErrorHandler((err, request, reply) => fail(request, reply, err));
   app.setNotFoundHandler((request, reply) => fail(request, reply, new ApiError('wrongHandler')));
+
+  registerOperationsRoutes(app, options.metrics);
 
   // HEAD too: it runs nothing here, and monitors probe with it.
   app.route({
@@ -156,7 +167,7 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
     // No body at all (GET) is no parameters; a JSON `null` body is a body that is not an object.
     const body: unknown = request.body === undefined ? {} : request.body;
     const query = isObject(request.query) ? request.query : {};
-    const answer = await calls.handle(route?.action, body, query, request.headers.authorization, request.ip, request.log);
+    const answer = await calls.handle(route, body, query, request.headers.authorization, request.ip, request.log);
     await deliver(services.durable, answer, sendReply, reply, request.log);
     return reply;
   };

@@ -4,6 +4,7 @@ import { ApiError } from '../errors.js';
 import type { Principal } from '../settings/types.js';
 import type { Action, Services } from './actions.js';
 import { errorAnswer, okAnswer, type Answer } from './answer.js';
+import type { Route } from './routes.js';
 import { RateLimiter } from './rate-limit.js';
 import { isObject, type Json } from '../json.js';
 
@@ -20,6 +21,12 @@ function paramsOf(query: Json | undefined, body: Json): Json {
   return params;
 }
 
+/** Counts every answer by call and Navixy code (the service's metrics, docs/operations.md#metrics). */
+export interface RequestCounters {
+  answered(call: string, code: number): void;
+  rateLimited(protocol: 'http'): void;
+}
+
 /**
  * The one implementation of the checks of docs/api.md#order-of-checks after the body is read, for both the fastify route
  * and the pre-routed fast path (src/http/fast-path.ts): body an object (5) → known call (111) →
@@ -29,20 +36,41 @@ function paramsOf(query: Json | undefined, body: Json): Json {
 export class CallHandler {
   private readonly perCredential: RateLimiter;
   private readonly perAddress: RateLimiter;
+  private readonly counters: RequestCounters | undefined;
 
   constructor(
     private readonly services: Services,
-    limits: { readonly rateLimitPerCredential: number; readonly rateLimitPerAddress: number },
+    limits: { readonly rateLimitPerCredential: number; readonly rateLimitPerAddress: number; readonly counters?: RequestCounters | undefined },
   ) {
+    this.counters = limits.counters;
     this.perCredential = new RateLimiter(limits.rateLimitPerCredential);
     this.perAddress = new RateLimiter(limits.rateLimitPerAddress);
   }
 
   /**
-   * `action` is the call the route table found for the path (undefined: none, 111); `query`
+   * `route` is the call the route table found for the path (undefined: none, 111); `query`
    * undefined when the URL has none (the fast path: saves a copy); `log` gets 5xx errors.
    */
   handle(
+    route: Route | undefined,
+    body: unknown,
+    query: Json | undefined,
+    authorization: string | undefined,
+    ip: string | undefined,
+    log: FastifyBaseLogger,
+  ): Answer | Promise<Answer> {
+    const answer = this.answer(route?.action, body, query, authorization, ip, log);
+    if (this.counters === undefined) return answer;
+    return answer instanceof Promise ? answer.then((a) => this.count(route, a)) : this.count(route, answer);
+  }
+
+  /** Counts an answer of the call (also for requests refused before they reach `handle`). */
+  count(route: Route | undefined, answer: Answer): Answer {
+    this.counters?.answered(route?.name ?? 'unknown', answer.code ?? 0);
+    return answer;
+  }
+
+  private answer(
     action: Action | undefined,
     body: unknown,
     query: Json | undefined,
@@ -68,11 +96,16 @@ export class CallHandler {
       const hash = credentialOf(body, query, authorization);
       if (typeof hash !== 'string' || !TOKEN_PATTERN.test(hash)) throw new ApiError('wrongHash');
       principal = this.services.auth.authenticate(hash);
-      if (!this.perCredential.take(hash)) throw new ApiError('tooManyRequests');
+      if (!this.perCredential.take(hash)) throw this.limited();
     }
     // fastify's request.ip is the socket's remoteAddress (no trustProxy): undefined once the client
     // is gone, one more key for the limiter, as it always was.
-    if (!this.perAddress.take(ip as string)) throw new ApiError('tooManyRequests');
+    if (!this.perAddress.take(ip as string)) throw this.limited();
     return action.run(this.services, paramsOf(query, body), principal);
+  }
+
+  private limited(): ApiError {
+    this.counters?.rateLimited('http');
+    return new ApiError('tooManyRequests');
   }
 }

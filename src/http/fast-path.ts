@@ -64,7 +64,7 @@ export class FastPath {
     // fastify refuses a declared length over the limit before reading anything.
     const expected = Number(req.headers['content-length']);
     if (expected > route.bodyLimit) {
-      this.answer(res, { ...errorAnswer(new ApiError('tooLarge'), this.log), close: true });
+      this.refuse(res, route, new ApiError('tooLarge'));
       return true;
     }
     const reading: Reading = { fast: this, res, route, expected, chunks: [], length: 0 };
@@ -85,15 +85,15 @@ export class FastPath {
     const body = this.parsedBody;
     this.parsedError = null;
     this.parsedBody = undefined;
-    if (err != null) return this.answer(res, { ...errorAnswer(err, this.log), close: true });
-    const answer = this.calls.handle(reading.route.action, body, undefined, req.headers.authorization, req.socket.remoteAddress, this.log);
+    if (err != null) return this.refuse(res, reading.route, err);
+    const answer = this.calls.handle(reading.route, body, undefined, req.headers.authorization, req.socket.remoteAddress, this.log);
     if (answer instanceof Promise) void answer.then((a) => this.answer(res, a));
     else this.answer(res, answer);
   }
 
   /** A refusal of the body itself (5, 9): the client may still be sending, so the connection closes. */
-  refuse(res: ServerResponse, error: ApiError): void {
-    this.answer(res, { ...errorAnswer(error, this.log), close: true });
+  refuse(res: ServerResponse, route: Route, error: unknown): void {
+    this.answer(res, this.calls.count(route, { ...errorAnswer(error, this.log), close: true }));
   }
 
   private answer(res: ServerResponse, answer: Answer): void {
@@ -118,7 +118,7 @@ function onData(this: Taken, chunk: Buffer): void {
   if (reading.length > reading.route.bodyLimit) {
     // As fastify: stop listening (the request keeps flowing into nothing) and answer 9.
     stop(this);
-    reading.fast.refuse(reading.res, new ApiError('tooLarge'));
+    reading.fast.refuse(reading.res, reading.route, new ApiError('tooLarge'));
     return;
   }
   reading.chunks.push(chunk);
@@ -132,7 +132,7 @@ function onEnd(this: Taken, err?: unknown): void {
   else stop(this);
   // A stream error or a length that differs from content-length: fastify's 400s, that is 5.
   if (err != null || (!Number.isNaN(reading.expected) && reading.length !== reading.expected)) {
-    reading.fast.refuse(reading.res, new ApiError('wrongFormat'));
+    reading.fast.refuse(reading.res, reading.route, new ApiError('wrongFormat'));
     return;
   }
   reading.fast.finish(this, reading);

@@ -18,6 +18,8 @@ const TOUCH_EVERY_MS = 60_000;
 
 /** Logins, sessions, API keys: turns a credential into a Principal. */
 export class AuthService {
+  /** Refused password checks (HTTP user/auth and MQTT observers), read by the metrics at scrape time. */
+  readonly counters = { loginFailures: 0, loginThrottled: 0 };
   private readonly throttle: LoginThrottle;
   private readonly credentials = new EpochCache<string, { principal: Principal; lastUsedAt: number }>(50_000);
   private readonly now: Clock;
@@ -35,10 +37,14 @@ export class AuthService {
    * counted against the login's failure window whichever protocol asks (HTTP user/auth, MQTT).
    */
   async checkPassword(login: string, password: string): Promise<UserRow | 'throttled' | undefined> {
-    if (this.throttle.isBlocked(login, this.now())) return 'throttled';
+    if (this.throttle.isBlocked(login, this.now())) {
+      this.counters.loginThrottled++;
+      return 'throttled';
+    }
     const user = this.store.users.findByLogin(login);
     const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
     if (!ok || !user) {
+      this.counters.loginFailures++;
       this.throttle.fail(login, this.now());
       return undefined;
     }

@@ -3,7 +3,7 @@ import type { Store } from '../store/index.js';
 import type { AuthService } from './auth-service.js';
 import { AnswerBudget, NO_ANSWER_LIMITS, type AnswerLimits } from './answer-limits.js';
 import { ackPayload, parsePayload, reportedPayload } from './device-schemas.js';
-import type { Clock, ConfigMessage } from './types.js';
+import { NO_LOG, type Clock, type ConfigMessage, type ServiceLog, type SyncChange } from './types.js';
 
 export type TrackerLogin = 'ok' | 'unknown' | 'bad-secret' | 'blocked';
 /** `limited`: over the device's answer budget, dropped unread (docs/mqtt.md#limits-on-what-a-tracker-sends). */
@@ -29,19 +29,41 @@ export interface DeviceCounters {
  * The tracker side of the business rules (SPEC §5): who may connect, what a tracker's latest config
  * is, and what its answers change. Knows nothing of MQTT: the broker calls it with device ids and bytes.
  */
+export interface DeviceServiceOptions {
+  readonly clock?: Clock;
+  /** One info line per sync state change (docs/operations.md#logs). */
+  readonly log?: ServiceLog;
+  /** Hears every sync state change after it is written (the metrics' latency histograms). */
+  readonly onSyncChange?: (change: SyncChange) => void;
+  /** What one device may send (docs/mqtt.md#limits-on-what-a-tracker-sends); none unless given. */
+  readonly answerLimits?: AnswerLimits;
+}
+
 export class DeviceService {
   readonly counters: DeviceCounters = { acksApplied: 0, acksRejected: 0, acksStale: 0, reported: 0, malformed: 0, limited: 0 };
   private readonly now: Clock;
   private readonly budget: AnswerBudget;
+  private readonly limits: AnswerLimits;
+  private readonly log: ServiceLog;
+  private readonly onSyncChange: ((change: SyncChange) => void) | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly auth: AuthService,
-    clock?: Clock,
-    private readonly limits: AnswerLimits = NO_ANSWER_LIMITS,
+    options: DeviceServiceOptions = {},
   ) {
-    this.now = clock ?? Date.now;
-    this.budget = new AnswerBudget(limits.perSecond, limits.burst, this.now);
+    this.now = options.clock ?? Date.now;
+    this.log = options.log ?? NO_LOG;
+    this.onSyncChange = options.onSyncChange;
+    this.limits = options.answerLimits ?? NO_ANSWER_LIMITS;
+    this.budget = new AnswerBudget(this.limits.perSecond, this.limits.burst, this.now);
+  }
+
+  /** A state change is written: logged and passed on. */
+  private changed(deviceId: string, version: number, state: SyncChange['state'], changedAt: string, at: number, reason: string | null): void {
+    const change: SyncChange = { deviceId, version, state, acceptedAt: Date.parse(changedAt), at, reason };
+    this.log.info({ device: deviceId, version, state, ...(reason !== null && { reason }) }, 'tracker sync state changed');
+    this.onSyncChange?.(change);
   }
 
   isDevice(deviceId: string): boolean {
@@ -102,7 +124,11 @@ export class DeviceService {
   /** The tracker's session acknowledged (PUBACK) the message of `version`. */
   delivered(deviceId: string, version: number): void {
     const device = this.store.trackers.findDevice(deviceId);
-    if (device) this.store.settings.delivered(device.id, version, new Date(this.now()).toISOString());
+    if (!device) return;
+    const at = this.now();
+    this.store.settings.delivered(device.id, version, new Date(at).toISOString(), (changedAt) =>
+      this.changed(deviceId, version, 'delivered', changedAt, at, null),
+    );
   }
 
   /**
@@ -117,13 +143,15 @@ export class DeviceService {
     const current = this.store.settings.currentVersion(device.id);
     if (ack.version > current) return this.malformed();
     const stale = ack.version < current;
-    const at = new Date(this.now()).toISOString();
+    const now = this.now();
+    const at = new Date(now).toISOString();
     const reason = ack.reason ?? null;
     this.store.settings.defer(() => {
       this.store.settings.recordAck(device.id, ack.version, ack.status, reason, stale, at, this.limits.acksKept);
       if (stale) return;
-      this.store.settings.answered(device.id, ack.version, ack.status, reason, at);
+      const changedAt = this.store.settings.answered(device.id, ack.version, ack.status, reason, at);
       if (ack.settings) this.store.settings.reported(device.id, JSON.stringify(ack.settings), at);
+      if (changedAt !== undefined) this.changed(deviceId, ack.version, ack.status, changedAt, now, reason);
     });
     if (stale) {
       this.counters.acksStale++;

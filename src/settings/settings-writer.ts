@@ -3,7 +3,7 @@ import type { Settings } from '../profiles/index.js';
 import type { Store, SyncRow, VersionSource } from '../store/index.js';
 import type { SettingsTarget } from './access.js';
 import { changesBetween, type Changes } from './fleet-views.js';
-import type { ConfigPublisher, Principal, SyncView } from './types.js';
+import { NO_LOG, type ConfigPublisher, type Principal, type ServiceLog, type SyncView } from './types.js';
 import { effectiveSettings, syncView } from './views.js';
 
 /** One checked change of a device's settings, waiting for its transaction. */
@@ -50,6 +50,8 @@ export class SettingsWriter {
   constructor(
     private readonly store: Store,
     private readonly publisher: ConfigPublisher,
+    /** One info line per accepted version (docs/operations.md#logs). */
+    private readonly log: ServiceLog = NO_LOG,
   ) {}
 
   /** A dry run: every check `apply` makes, nothing written. */
@@ -79,7 +81,11 @@ export class SettingsWriter {
 
   /** After the commit is durable: hands the new version to the broker. */
   publish(accepted: Accepted): SyncView {
-    const { row, profile, changedAt } = accepted.change;
+    const { row, profile, changedAt, principal } = accepted.change;
+    this.log.info(
+      { tracker: row.id, device: row.device_id, version: accepted.version, user: principal.userId, login: principal.login },
+      'settings update accepted',
+    );
     this.publisher.publishConfig(row.device_id, {
       version: accepted.version,
       profile: profile.code,

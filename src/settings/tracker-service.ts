@@ -4,7 +4,7 @@ import { changeTarget, requireConfigureRight, settingsTarget, visibleTracker, ty
 import { FleetOperations } from './fleet-operations.js';
 import { RequestMemory } from './request-memory.js';
 import { SettingsWriter, type Change } from './settings-writer.js';
-import type { Clock, ConfigPublisher, Principal, SyncView } from './types.js';
+import { NO_LOG, type Clock, type ConfigPublisher, type Principal, type ServiceLog, type SyncView } from './types.js';
 import { effectiveSettings, groupView, syncView, trackerView } from './views.js';
 
 /**
@@ -22,9 +22,11 @@ export class TrackerService {
     private readonly profiles: ProfileRegistry,
     publisher: ConfigPublisher,
     clock?: Clock,
+    /** One info line per accepted update (docs/operations.md#logs). */
+    private readonly log: ServiceLog = NO_LOG,
   ) {
     this.now = clock ?? Date.now;
-    this.writer = new SettingsWriter(store, publisher);
+    this.writer = new SettingsWriter(store, publisher, log);
     this.fleet = new FleetOperations(store, profiles, this.writer, new RequestMemory(store, this.now), this.now);
   }
 

@@ -44,3 +44,25 @@ export interface ConfigPublisher {
 export const NO_PUBLISHER: ConfigPublisher = Object.freeze({ publishConfig: () => undefined });
 
 export type Clock = () => number;
+
+/**
+ * What the services log through: the service's pino logger (src/logger.ts) fits it; the services
+ * never import a logging library. Lines never carry a credential, a hash or a secret.
+ */
+export interface ServiceLog {
+  info(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
+
+export const NO_LOG: ServiceLog = Object.freeze({ info: () => undefined, debug: () => undefined });
+
+/** A tracker's sync state moved on for the latest version (docs/api.md#the-sync-object). */
+export interface SyncChange {
+  readonly deviceId: string;
+  readonly version: number;
+  readonly state: 'delivered' | 'applied' | 'rejected';
+  /** When the version was accepted (its `changed_at`) and when the state changed, in ms since the epoch. */
+  readonly acceptedAt: number;
+  readonly at: number;
+  readonly reason: string | null;
+}

@@ -65,6 +65,7 @@ export class SettingsRepository {
   private readonly upsertLatest;
   private readonly markDelivered;
   private readonly markAnswered;
+  private readonly stateOf;
   private readonly insertAck;
   private readonly pruneAcks;
   private readonly saveReported;
@@ -102,9 +103,12 @@ export class SettingsRepository {
        ON CONFLICT (device) DO UPDATE SET version = excluded.version, settings = excluded.settings,
          state = 'pending', changed_at = excluded.changed_at, delivered_at = NULL, applied_at = NULL, reason = NULL`,
     );
-    this.markDelivered = db.prepare<[string, number, number]>(
+    this.markDelivered = db.prepare<[string, number, number], { changed_at: string }>(
       `UPDATE device_sync SET state = 'delivered', delivered_at = ?
-       WHERE device = ? AND version = ? AND state = 'pending'`,
+       WHERE device = ? AND version = ? AND state = 'pending' RETURNING changed_at`,
+    );
+    this.stateOf = db.prepare<[number, number], { state: SyncState; changed_at: string | null }>(
+      'SELECT state, changed_at FROM device_sync WHERE device = ? AND version = ?',
     );
     this.markAnswered = db.prepare<[SyncState, string | null, string | null, string, number, number]>(
       `UPDATE device_sync SET state = ?, applied_at = ?, reason = ?, delivered_at = coalesce(delivered_at, ?)
@@ -200,9 +204,16 @@ export class SettingsRepository {
     setImmediate(() => this.flushPending());
   }
 
-  /** pending → delivered for exactly this version (a no-op when a newer version or an answer came first). */
-  delivered(device: number, version: number, at: string): void {
-    this.defer(() => this.wrote(device, this.markDelivered.run(at, device, version).changes));
+  /**
+   * pending → delivered for exactly this version (a no-op when a newer version or an answer came
+   * first); `moved` hears the version's changed_at when the state did change.
+   */
+  delivered(device: number, version: number, at: string, moved?: (changedAt: string) => void): void {
+    this.defer(() => {
+      const row = this.markDelivered.get(at, device, version);
+      this.wrote(device, row === undefined ? 0 : 1);
+      if (row !== undefined) moved?.(row.changed_at);
+    });
   }
 
   /** Writes the queued answers now (also called before closing the database). */
@@ -232,8 +243,11 @@ export class SettingsRepository {
     }
   }
 
-  answered(device: number, version: number, state: 'applied' | 'rejected', reason: string | null, at: string): void {
+  /** Records the answer for this version; returns its changed_at when the state moved (not on a repeated answer). */
+  answered(device: number, version: number, state: 'applied' | 'rejected', reason: string | null, at: string): string | undefined {
+    const before = this.stateOf.get(device, version);
     this.wrote(device, this.markAnswered.run(state, state === 'applied' ? at : null, reason, at, device, version).changes);
+    return before !== undefined && before.state !== state && before.changed_at !== null ? before.changed_at : undefined;
   }
 
   /** Records a tracker's ack; with `keep` > 0 only the newest `keep` of the device stay (docs/mqtt.md#limits-on-what-a-tracker-sends). */

@@ -110,7 +110,7 @@ t.test('a hostile tracker through the broker hooks: limited, bounded, one log li
   const clock = manualClock();
   const limits = { perSecond: 5, burst: 50, acksKept: 20, maxDepth: 16 };
   const auth = new AuthService(ts.server.store, { sessionIdleMs: 1e9, maxLoginFailures: 10, loginWindowMs: 1e6 });
-  const devices = new DeviceService(ts.server.store, auth, clock.now, limits);
+  const devices = new DeviceService(ts.server.store, auth, { clock: clock.now, answerLimits: limits });
   const { log, lines } = recordingLogger();
   const hooks = new BrokerHooks(devices, new ConfigCache(devices), { maxPayloadBytes: 65_536, connectsPerSecondPerAddress: 0, maxFiltersPerSubscribe: 16, maxSubscriptionsPerClient: 64, maxTopicLength: 256, answerLogIntervalMs: 60_000, now: clock.now }, log);
   const client = { id: TELFM.deviceId } as unknown as Client;

@@ -1,0 +1,87 @@
+/**
+ * What one `GET /metrics` costs with a fleet of 10,000 trackers (docs/operations.md#metrics).
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/metrics-scrape.js [--trackers N] [--scrapes N] [--dir PATH]
+ *
+ * Starts the service on loopback ports with a fresh database, imports N trackers (through the
+ * provisioning service), gives each a settings version in a mix of sync states, then scrapes over
+ * HTTP. Prints the scrape's wall time (median, p95, max), the registry's own time alone and the
+ * grouped COUNT query's.
+ */
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { startServer } from '../src/server.js';
+import { provision } from '../src/settings/provisioning.js';
+import { arg } from './lib/args.js';
+
+const TRACKERS = Number(arg('--trackers', '10000'));
+const SCRAPES = Number(arg('--scrapes', '200'));
+const dir = resolve(arg('--dir', join('data', 'bench')));
+
+function summary(samples: number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
+  return `median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
+}
+
+async function main(): Promise<void> {
+  const db = join(dir, 'metrics-scrape.db');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
+  const config = loadConfig({}, { db, http: { host: '127.0.0.1', port: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 }, logLevel: 'warn' });
+  const server = await startServer(config);
+  const login = 'scrape@example.com';
+  await provision(server.store, server.profiles, {
+    users: [{ login, password: 'scrape-password-1' }],
+    trackers: Array.from({ length: TRACKERS }, (_, i) => ({
+      id: 100_000 + i,
+      owner: login,
+      label: `T${i}`,
+      model: 'telfm',
+      device_id: String(860_000_000_000_000 + i),
+      device_secret: `secret-${i}`,
+    })),
+  });
+  // A version for every device, in a mix of states (written directly: the figure is about reading them).
+  const states = ['pending', 'delivered', 'applied', 'rejected'];
+  const now = new Date().toISOString();
+  server.store.transaction(() => {
+    const insert = server.store.db.prepare(
+      `INSERT INTO device_sync (device, version, settings, state, changed_at) VALUES (?, 1, '{}', ?, ?)`,
+    );
+    const devices = server.store.db.prepare<[], { id: number }>('SELECT id FROM devices').all();
+    devices.forEach(({ id }, i) => insert.run(id, states[i % states.length], now));
+  });
+  const url = `http://127.0.0.1:${server.ports.http}/metrics`;
+  for (let i = 0; i < 20; i++) await (await fetch(url)).text(); // warm up
+  const http: number[] = [];
+  const registry: number[] = [];
+  const query: number[] = [];
+  const grouped = server.store.db.prepare(
+    `SELECT coalesce(s.state, 'none') AS state, count(*) AS count FROM devices d LEFT JOIN device_sync s ON s.device = d.id GROUP BY 1`,
+  );
+  let text = '';
+  for (let i = 0; i < SCRAPES; i++) {
+    let start = performance.now();
+    text = await (await fetch(url)).text();
+    http.push(performance.now() - start);
+    start = performance.now();
+    await server.metrics.text();
+    registry.push(performance.now() - start);
+    start = performance.now();
+    grouped.all();
+    query.push(performance.now() - start);
+  }
+  const trackers = text.split('\n').filter((line) => line.startsWith('trackconf_trackers{'));
+  process.stdout.write(`${TRACKERS} trackers, ${SCRAPES} scrapes, ${text.length} bytes each\n`);
+  process.stdout.write(`${trackers.join('\n')}\n`);
+  process.stdout.write(`GET /metrics over HTTP: ${summary(http)}\n`);
+  process.stdout.write(`registry.metrics() alone: ${summary(registry)}\n`);
+  process.stdout.write(`of which the trackers-by-state query (as src/server.ts runs it): ${summary(query)}\n`);
+  await server.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String((err as Error).stack ?? err)}\n`);
+  process.exitCode = 1;
+});

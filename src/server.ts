@@ -81,6 +81,8 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     sessionIdleMs: config.sessionIdleDays * 86_400_000,
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
+    passwordChecks: config.login.passwordChecks,
+    passwordCheckQueue: config.login.passwordCheckQueue,
   });
   const devices = new DeviceService(store, auth);
   const httpOptions: HttpOptions = {

@@ -41,7 +41,13 @@ export const configSchema = z
       }),
     rateLimit: z.object({ perCredential: perSecond, perAddress: perSecond }).strict(),
     login: z
-      .object({ maxFailures: z.number().int().min(1), windowSeconds: z.number().int().min(1) })
+      .object({
+        maxFailures: z.number().int().min(1),
+        windowSeconds: z.number().int().min(1),
+        /** Password checks (scrypt) running at once, and waiting for a slot (docs/api.md#limits). */
+        passwordChecks: z.number().int().min(1),
+        passwordCheckQueue: z.number().int().min(0),
+      })
       .strict(),
     sessionIdleDays: z.number().positive(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

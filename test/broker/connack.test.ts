@@ -50,3 +50,18 @@ t.test('failed observer logins are throttled like user/auth', async (t) => {
   t.equal(((await http.json()) as { status: { code: number } }).status.code, 105, 'and user/auth answers 105: one window for both');
   t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.apiKey, clientId: 'dash-key' }), 0, 'an API key still works');
 });
+
+t.test('a concurrent burst of observer guesses gets at most maxFailures CONNACK 4, then 5, the right password included', async (t) => {
+  const { mqttUrl } = await startTestServer(t, { config: { login: { maxFailures: 10 } } });
+  const guess = (i: number) => connackCode(mqttUrl, { username: ALICE.login, password: `guess-${i}`, clientId: `guess-${i}` });
+  const burst = [
+    ...Array.from({ length: 20 }, (_, i) => guess(i)),
+    connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: 'dash-right' }),
+    ...Array.from({ length: 20 }, (_, i) => guess(20 + i)),
+  ];
+  const codes = await Promise.all(burst);
+  const checked = codes.filter((c) => c === 4 || c === 0).length;
+  t.ok(checked <= 10, `${checked} of 41 concurrent CONNECTs had their password checked (4 or 0): at most 10`);
+  t.equal(codes.filter((c) => c === 5).length, 41 - checked, 'every other one: CONNACK 5');
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: 'dash-after' }), 5, 'after the burst: 5');
+});

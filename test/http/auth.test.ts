@@ -110,3 +110,20 @@ t.test('sessions expire after 30 days without use', async (t) => {
   server.store.db.prepare('UPDATE api_keys SET created_at = ?').run(Date.now() - 400 * DAY_MS);
   expectOk(t, await get(url, 'tracker/list', { hash: ALICE.apiKey }), 'an old API key works');
 });
+
+t.test('a concurrent burst of guesses gets at most maxFailures password checks, the right password included', async (t) => {
+  const { url } = await startTestServer(t, { config: { login: { maxFailures: 10 } } });
+  const guess = (i: number) => post(url, 'user/auth', { login: ALICE.login, password: `guess-${i}` });
+  // 100 wrong guesses in flight at once, the right password among them.
+  const burst = [
+    ...Array.from({ length: 50 }, (_, i) => guess(i)),
+    post(url, 'user/auth', { login: ALICE.login, password: ALICE.password }),
+    ...Array.from({ length: 50 }, (_, i) => guess(50 + i)),
+  ];
+  const answers = await Promise.all(burst);
+  const codes = answers.map((a) => (a.body.success === true ? 0 : (a.body.status.code as number)));
+  const checked = codes.filter((c) => c === 102 || c === 0).length;
+  t.ok(checked <= 10, `${checked} of 101 concurrent logins were checked (102 or success): at most 10`);
+  t.equal(codes.filter((c) => c === 105).length, 101 - checked, 'every other one answered 105');
+  expectError(t, await post(url, 'user/auth', { login: ALICE.login, password: ALICE.password }), 'loginAttemptsExceeded', undefined, 'after the burst: 105');
+});

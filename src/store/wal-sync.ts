@@ -10,7 +10,8 @@ export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => vo
  * event loop stops for the whole disk flush (half of the update workload's time in the benchmark).
  * The service instead runs SQLite at `synchronous=NORMAL` (a commit appends its frames to the WAL and
  * returns; SQLite still syncs the WAL before each checkpoint and the header when the WAL is reused, so
- * the file stays consistent) and flushes the WAL itself, with `fs.fsync` on libuv's thread pool. One
+ * the file stays consistent) and flushes the WAL itself, off the event loop (on a thread of its own by
+default: src/store/fsync-thread.ts). One
  * flush covers every commit made before it started, so commits arriving meanwhile share the next one.
  *
  * The guarantee of FULL is kept by the gate: nothing computed from the database leaves the process

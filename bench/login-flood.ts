@@ -2,13 +2,17 @@
  * What a flood of bad `user/auth` calls costs another user's `read` and `update` (docs/reliability.md,
  * "Hostile clients").
  *
- *   npm run build && node dist/bench/login-flood.js [--flood 300] [--calls 200]
+ *   npm run build && node dist/bench/login-flood.js [--flood 300] [--calls 200] [--mode waves|loop] [--config FILE]
  *
- * Starts the built service (`dist/`) on loopback with a fresh database seeded by `trackconf demo`,
- * measures --calls sequential `read` + `update` pairs of the demo user (API key) alone, then again
- * while --flood clients each send bad logins (every one a different unknown login: each costs a
- * password check, none is throttled) back to back. Prints p50 / p99 / max of both phases and how the
- * flood's logins were answered. Nothing is asserted: timings belong to the machine.
+ * Starts the built service (`dist/`) on loopback with a fresh database seeded by `trackconf demo`
+ * (and TRACKCONF_CONFIG=FILE if given), measures --calls sequential `read` + `update` pairs of the
+ * demo user (API key) alone, then again under a flood of bad logins (every one a different unknown
+ * login: each costs a password check, none is throttled):
+ * - `waves` (default): --flood concurrent calls, and when all are answered the next --flood;
+ * - `loop`: --flood clients each sending the next call as soon as the last is answered (once the
+ *   service answers refusals at once, that is a flood of HTTP requests more than of password checks).
+ * Prints p50 / p99 / max of both phases and how the flood's logins were answered. Nothing is
+ * asserted: timings belong to the machine.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +25,8 @@ import { DEMO_UPDATE, DEMO_USER } from '../src/cli/demo-data.js';
 
 const flood = Number(arg('--flood', '300'));
 const calls = Number(arg('--calls', '200'));
+const mode = arg('--mode', 'waves');
+const configFile = arg('--config', '');
 const main = resolve('dist/src/cli/main.js');
 
 function freePort(): Promise<number> {
@@ -76,6 +82,7 @@ const env = {
   TRACKCONF_MQTT_WS_PORT: '0',
   TRACKCONF_RATE_LIMIT: '0',
   TRACKCONF_LOG_LEVEL: 'error',
+  ...(configFile && { TRACKCONF_CONFIG: resolve(configFile) }),
 };
 const url = `http://127.0.0.1:${env.TRACKCONF_HTTP_PORT}`;
 const seeded = spawnSync(process.execPath, [main, 'demo'], { env, encoding: 'utf8' });
@@ -100,16 +107,24 @@ const quiet = await measure(url);
 let flooding = true;
 const answers = new Map<string, number>();
 let n = 0;
-const floodClients = Array.from({ length: flood }, async () => {
-  while (flooding) {
-    try {
-      const { code } = await call(url, 'user/auth', { login: `nobody-${n++}@example.com`, password: 'wrong' });
-      answers.set(String(code), (answers.get(String(code)) ?? 0) + 1);
-    } catch {
-      answers.set('connection error', (answers.get('connection error') ?? 0) + 1);
-    }
+const badLogin = async () => {
+  try {
+    const { code } = await call(url, 'user/auth', { login: `nobody-${n++}@example.com`, password: 'wrong' });
+    answers.set(String(code), (answers.get(String(code)) ?? 0) + 1);
+  } catch {
+    answers.set('connection error', (answers.get('connection error') ?? 0) + 1);
   }
-});
+};
+const floodClients =
+  mode === 'loop'
+    ? Array.from({ length: flood }, async () => {
+        while (flooding) await badLogin();
+      })
+    : [
+        (async () => {
+          while (flooding) await Promise.all(Array.from({ length: flood }, badLogin));
+        })(),
+      ];
 await sleep(500); // the flood is under way
 const loaded = await measure(url);
 flooding = false;
@@ -123,7 +138,7 @@ console.log(`| phase | call | n | p50 ms | p99 ms | max ms |`);
 console.log(`|---|---|---|---|---|---|`);
 console.log(row('alone', 'read', quiet.read));
 console.log(row('alone', 'update', quiet.update));
-console.log(row(`${flood} bad logins in flight`, 'read', loaded.read));
-console.log(row(`${flood} bad logins in flight`, 'update', loaded.update));
+console.log(row(`${flood} bad logins (${mode})`, 'read', loaded.read));
+console.log(row(`${flood} bad logins (${mode})`, 'update', loaded.update));
 console.log(`errors: alone ${quiet.errors}, under the flood ${loaded.errors}`);
 console.log(`flood answers (code: count): ${JSON.stringify(Object.fromEntries(answers))}`);

@@ -93,6 +93,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     headersTimeoutMs: config.http.headersTimeoutMs,
     logger,
     isReady: () => ready,
+    failure: () => store.failure(),
   };
   let broker: Broker;
   try {

@@ -26,6 +26,8 @@ export interface HttpOptions {
   readonly logger: Logger;
   /** /health answers 200 only once this says the listeners accept connections. */
   readonly isReady: () => boolean;
+  /** Why the service can no longer serve correctly (a failed database flush): /health answers 503 with it. */
+  readonly failure?: () => string | undefined;
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /**
    * false: every request goes through fastify, none is pre-routed (the tests compare both paths
@@ -123,9 +125,11 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   app.setErrorHandler((err, request, reply) => fail(request, reply, err));
   app.setNotFoundHandler((request, reply) => fail(request, reply, new ApiError('wrongHandler')));
 
-  app.get('/health', async (_request, reply) =>
-    options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' }),
-  );
+  app.get('/health', async (_request, reply) => {
+    const failure = options.failure?.();
+    if (failure) return reply.code(503).send({ status: 'failing', reason: failure });
+    return options.isReady() ? { status: 'ok' } : reply.code(503).send({ status: 'starting' });
+  });
 
   app.route({
     method: ['GET', 'POST'],

@@ -36,6 +36,8 @@ export interface Store {
    * of): trackers' answers written meanwhile do not make a SUBSCRIBE wait for a disk flush.
    */
   settingsDurable(): Promise<void> | undefined;
+  /** Why the store can no longer keep its promises (a WAL flush failed), else undefined. */
+  failure(): string | undefined;
   /** Asks the checkpoint worker for a checkpoint now (a service store; tests). */
   checkpointNow(): void;
   close(): void;
@@ -90,6 +92,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     },
     durable: wal ? () => wal.durable() : () => undefined,
     settingsDurable: wal ? () => wal.durable(settingsWrittenAt) : () => undefined,
+    failure: () => (wal?.failed ? 'database flush failed: restart the service' : undefined),
     checkpointNow: () => checkpointer?.now(),
     close: () => {
       if (!db.open) return;

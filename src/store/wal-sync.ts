@@ -1,5 +1,10 @@
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 
+/** The WAL could not be flushed: answered as a database error (1), and /health answers 503 from then on. */
+export class DurabilityError extends Error {
+  override name = 'DurabilityError';
+}
+
 /** `fs.fsync`'s shape: tests hold the callback to see what waits for the disk. */
 export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 
@@ -47,6 +52,11 @@ export class WalSync {
     private readonly flush: Fsync = fsync,
     private readonly inTransaction: () => boolean = () => false,
   ) {}
+
+  /** Set for good once a flush failed: nothing can be promised durable any more (until a restart). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
 
   /** A commit (or an autocommit statement) wrote to the WAL. */
   written(): void {
@@ -99,7 +109,7 @@ export class WalSync {
 
   private finish(covers: number, err: Error | null): void {
     if (err) {
-      this.failure ??= new Error(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
+      this.failure ??= new DurabilityError(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
       const waiting = this.waiters;
       this.waiters = [];
       for (const waiter of waiting) waiter.reject(this.failure);

@@ -75,6 +75,9 @@ export class BrokerHooks {
         if (observer === 'busy') return done(refuse(SERVER_UNAVAILABLE, 'too many password checks waiting'), null);
         if (!observer) return done(refuse(BAD_USERNAME_OR_PASSWORD, 'wrong login or password'), null);
         if (this.devices.isDevice(client.id)) return done(refuse(IDENTIFIER_REJECTED, 'client id is a device id'), null);
+        if (!this.identities.observerIdFree(client.id, observer.userId)) {
+          return done(refuse(IDENTIFIER_REJECTED, "client id held by another user's observer"), null);
+        }
         this.identities.setObserver(client, observer, this.devices.visibleDevices(observer), Date.now());
         done(null, true);
       },

@@ -6,6 +6,7 @@ import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { buildHttpApp, type HttpOptions } from './http/app.js';
 import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index.js';
+import { ScryptThreads } from './auth/scrypt-threads.js';
 import { AuthService } from './settings/auth-service.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
@@ -77,12 +78,14 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint by the worker failed (the service checkpoints itself meanwhile)'),
   });
   let ready = false;
+  const scrypt = new ScryptThreads(config.login.passwordChecks);
   const auth = new AuthService(store, {
     sessionIdleMs: config.sessionIdleDays * 86_400_000,
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
     passwordChecks: config.login.passwordChecks,
     passwordCheckQueue: config.login.passwordCheckQueue,
+    deriveKey: scrypt.derive,
   });
   const devices = new DeviceService(store, auth);
   const httpOptions: HttpOptions = {
@@ -108,6 +111,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
     );
   } catch (err) {
     store.close();
+    scrypt.close();
     throw err;
   }
   const services = { auth, trackers: new TrackerService(store, profiles, broker), durable: () => store.durable() };
@@ -119,6 +123,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
   } catch (err) {
     await Promise.allSettled([http.close(), https?.close(), broker.close()]);
     store.close();
+    scrypt.close();
     throw err;
   }
   const ports = {
@@ -147,6 +152,7 @@ export async function startServer(config: Readonly<Config>, outside: { fsync?: F
         await Promise.all([http.close(), https?.close()]);
         await broker.close();
         store.close();
+        scrypt.close();
       })();
       return closing;
     },

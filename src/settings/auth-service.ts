@@ -1,4 +1,5 @@
 import { BoundedConcurrency } from '../auth/bounded-concurrency.js';
+import type { DeriveKey } from '../auth/scrypt-threads.js';
 import { DUMMY_PASSWORD_HASH, digest, newToken, verifyPassword } from '../auth/crypto.js';
 import { ApiError } from '../errors.js';
 import type { Store, UserRow } from '../store/index.js';
@@ -13,6 +14,8 @@ export interface AuthOptions {
   /** Password checks running at once, and waiting for a slot (docs/api.md#limits). */
   readonly passwordChecks?: number;
   readonly passwordCheckQueue?: number;
+  /** Where scrypt runs; libuv's thread pool unless given. */
+  readonly deriveKey?: DeriveKey;
   readonly clock?: Clock;
 }
 
@@ -45,7 +48,7 @@ export class AuthService {
     const user = this.store.users.findByLogin(login);
     const attempt = this.throttle.begin(login, this.now());
     if (!attempt) return 'throttled';
-    const check = this.passwordChecks.run(() => verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH));
+    const check = this.passwordChecks.run(() => verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH, this.options.deriveKey));
     if (!check) {
       attempt.cancel();
       return 'busy';

@@ -27,7 +27,7 @@ export class Identities {
   readonly trackers = new Map<string, Client>();
   /**
    * Which user holds each observer client id: while connected, and after a persistent session
-   * (clean = false) left, for as long as the broker keeps that session (docs/mqtt.md#connack-codes).
+   * (clean = false) left, for as long as the broker keeps that session (docs/mqtt.md#connecting-identity-and-connack-codes).
    */
   private readonly observerIds = new Map<string, { userId: number; client: Client; persistent: boolean }>();
 

@@ -13,11 +13,6 @@ export class BoundedConcurrency {
     private readonly maxQueued: number,
   ) {}
 
-  /** Tasks running or waiting now. */
-  get pending(): number {
-    return this.running + this.queue.length;
-  }
-
   /** Runs `task` when a slot is free; undefined (task not run) when the queue is full. */
   run<T>(task: () => Promise<T>): Promise<T> | undefined {
     if (this.running < this.limit) return this.start(task);

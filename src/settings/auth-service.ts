@@ -68,11 +68,6 @@ export class AuthService {
     return user;
   }
 
-  /** Password checks running or waiting for a slot. */
-  get passwordChecksPending(): number {
-    return this.passwordChecks.pending;
-  }
-
   /** user/auth: a new session hash, or 102 / 105; 15 when too many password checks wait already. */
   async login(login: string, password: string): Promise<string> {
     const user = await this.checkPassword(login, password);

@@ -67,6 +67,17 @@ t.test('a concurrent burst of observer guesses gets at most maxFailures CONNACK 
   t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: 'dash-after' }), 5, 'after the burst: 5');
 });
 
+t.test('past the queue of password checks, an observer gets CONNACK 3 at once', async (t) => {
+  const { mqttUrl } = await startTestServer(t, { config: { login: { passwordChecks: 1, passwordCheckQueue: 0 } } });
+  const codes = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => connackCode(mqttUrl, { username: `nobody-${i}@example.com`, password: 'wrong', clientId: `n-${i}` })),
+  );
+  t.ok(codes.includes(4), `some were checked: ${codes.join(', ')}`);
+  t.ok(codes.includes(3), 'the others: 3 (server unavailable), not counted as a failure');
+  t.ok(codes.every((c) => c === 3 || c === 4), 'nothing else');
+  t.equal(await connackCode(mqttUrl, { username: ALICE.login, password: ALICE.password, clientId: 'dash-after' }), 0, 'a login after them');
+});
+
 t.test("an observer client id held by another user's observer is refused with 2; a user may take over its own", async (t) => {
   const { mqttUrl } = await startTestServer(t);
   const alice = (clientId: string, clean = true) => ({ username: ALICE.login, password: ALICE.apiKey, clientId, clean });

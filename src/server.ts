@@ -9,6 +9,7 @@ import type { Config } from './config/schema.js';
 import { ACTIONS } from './http/actions.js';
 import { buildHttpApp, type HttpOptions } from './http/app.js';
 import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index.js';
+import { ScryptThreads } from './auth/scrypt-threads.js';
 import { AuthService } from './settings/auth-service.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
@@ -139,10 +140,14 @@ export async function startServer(
     onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint by the worker failed (the service checkpoints itself meanwhile)'),
   });
   let ready = false;
+  const scrypt = new ScryptThreads(config.login.passwordChecks);
   const auth = new AuthService(store, {
     sessionIdleMs: config.sessionIdleDays * 86_400_000,
     maxLoginFailures: config.login.maxFailures,
     loginWindowMs: config.login.windowSeconds * 1000,
+    passwordChecks: config.login.passwordChecks,
+    passwordCheckQueue: config.login.passwordCheckQueue,
+    deriveKey: scrypt.derive,
   });
   let broker: Broker;
   const trackersByState = store.db.prepare<[], { state: string; count: number }>(
@@ -178,6 +183,7 @@ export async function startServer(
     fastPath: !config.http.logRequests,
     counters: metrics,
     metrics: { contentType: metrics.contentType, text: () => metrics.text(), token: config.metrics.token },
+    failure: () => store.failure(),
   };
   try {
     broker = await startBroker(
@@ -199,6 +205,7 @@ export async function startServer(
     );
   } catch (err) {
     store.close();
+    scrypt.close();
     const specs = listenerSpecs(config, tls);
     throw listenError(err, (port) => LISTENER_SETTING[specs.find((spec) => spec.port === port)?.name ?? 'mqtt']);
   }
@@ -213,6 +220,7 @@ export async function startServer(
   } catch (err) {
     await Promise.allSettled([http.close(), https?.close(), broker.close()]);
     store.close();
+    scrypt.close();
     throw listenError(err, (port) => (port === config.tls.httpsPort && https ? 'TRACKCONF_HTTPS_PORT' : 'TRACKCONF_HTTP_PORT'));
   }
   const ports = {
@@ -242,6 +250,7 @@ export async function startServer(
         await Promise.all([http.close(), https?.close()]);
         await broker.close();
         store.close();
+        scrypt.close();
       })();
       return closing;
     },

@@ -19,12 +19,17 @@ export async function hashPassword(password: string): Promise<string> {
 /** A hash of a random password: verifying an unknown login against it costs what a real check costs. */
 export const DUMMY_PASSWORD_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+/** `derive`: where scrypt runs (the service passes its low-priority threads, src/auth/scrypt-threads.ts). */
+export async function verifyPassword(
+  password: string,
+  stored: string,
+  derive: (password: string, salt: Buffer, keylen: number, options: ScryptOptions) => Promise<Buffer> = scryptAsync,
+): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(key, 'base64url');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, {
+  const actual = await derive(password, Buffer.from(salt, 'base64url'), expected.length, {
     N: Number(n),
     r: Number(r),
     p: Number(p),

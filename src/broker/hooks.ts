@@ -95,8 +95,12 @@ export class BrokerHooks {
     this.devices.loginObserver(username, secret).then(
       (observer) => {
         if (observer === 'throttled') return done(refuse(NOT_AUTHORIZED, 'login attempts limit exceeded'), null);
+        if (observer === 'busy') return done(refuse(SERVER_UNAVAILABLE, 'too many password checks waiting'), null);
         if (!observer) return done(refuse(BAD_USERNAME_OR_PASSWORD, 'wrong login or password'), null);
         if (this.devices.isDevice(client.id)) return done(refuse(IDENTIFIER_REJECTED, 'client id is a device id'), null);
+        if (!this.identities.observerIdFree(client.id, observer.userId)) {
+          return done(refuse(IDENTIFIER_REJECTED, "client id held by another user's observer"), null);
+        }
         this.identities.setObserver(client, observer, this.devices.visibleDevices(observer), Date.now());
         done(null, true);
       },

@@ -35,6 +35,11 @@ export class Identities {
    * it is judged by this identity (docs/mqtt.md#session-limits). A clean CONNECT of the id drops it.
    */
   readonly sessions = new Map<string, Identity>();
+  /**
+   * Which user holds each observer client id: while connected, and after a persistent session
+   * (clean = false) left, for as long as the broker keeps that session (docs/mqtt.md#connecting-identity-and-connack-codes).
+   */
+  private readonly observerIds = new Map<string, { userId: number; client: Client; persistent: boolean }>();
 
   get(client: Client | null): Identity | undefined {
     return client ? this.byClient.get(client) : undefined;
@@ -44,8 +49,22 @@ export class Identities {
     this.set(client, { kind: 'tracker', deviceId, subscriptions: new Map(), inflight: [], filtersInPacket: 0 });
   }
 
+  /** False when another user's observer holds `clientId` (connected, or its stored session). */
+  observerIdFree(clientId: string, userId: number): boolean {
+    const held = this.observerIds.get(clientId);
+    if (!held || held.userId === userId) return true;
+    return !held.persistent && (held.client as { closed?: boolean }).closed === true;
+  }
+
   setObserver(client: Client, observer: Observer, visible: Set<string>, now: number): void {
     this.set(client, { kind: 'observer', observer, visible, visibleAt: now, subscriptions: new Set(), filtersInPacket: 0 });
+    this.observerIds.set(client.id, { userId: observer.userId, client, persistent: client.clean === false });
+  }
+
+  /** A client left: a clean observer session frees its client id, a persistent one keeps it held. */
+  released(client: Client): void {
+    const held = this.observerIds.get(client.id);
+    if (held?.client === client && !held.persistent) this.observerIds.delete(client.id);
   }
 
   private set(client: Client, identity: Identity): void {

@@ -77,6 +77,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
   aedes.on('ack', (_packet, client) => hooks.onAck(client));
   aedes.on('clientReady', (client) => onTrackerReady(client));
   aedes.on('clientDisconnect', (client) => {
+    identities.released(client);
     const identity = identities.get(client);
     if (identity?.kind === 'tracker' && identities.trackers.get(identity.deviceId) === client) {
       identities.trackers.delete(identity.deviceId);

@@ -75,7 +75,13 @@ export const configSchema = z
       })
       .strict(),
     login: z
-      .object({ maxFailures: z.number().int().min(1), windowSeconds: z.number().int().min(1) })
+      .object({
+        maxFailures: z.number().int().min(1),
+        windowSeconds: z.number().int().min(1),
+        /** Password checks (scrypt) running at once, and waiting for a slot (docs/api.md#limits). */
+        passwordChecks: z.number().int().min(1),
+        passwordCheckQueue: z.number().int().min(0),
+      })
       .strict(),
     sessionIdleDays: z.number().positive(),
     /** `GET /metrics` needs `Authorization: Bearer <token>` when set (docs/operations.md#metrics). */

@@ -31,6 +31,8 @@ export interface HttpOptions {
   readonly isReady: () => boolean;
   /** Performance patches not in use, listed by /health (docs/aedes-internals.md). */
   readonly degraded?: () => readonly string[];
+  /** Why the service can no longer serve correctly (a failed database flush): /health answers 503 with it. */
+  readonly failure?: () => string | undefined;
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /** The calls served; default ACTIONS (tests add calls with their own body limit). */
   readonly actions?: ReadonlyMap<string, Action>;
@@ -157,6 +159,8 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
     method: ['GET', 'HEAD'],
     url: '/health',
     handler: async (_request, reply) => {
+      const failure = options.failure?.();
+      if (failure) return reply.code(503).send({ status: 'failing', reason: failure });
       if (!options.isReady()) return reply.code(503).send({ status: 'starting' });
       const degraded = options.degraded?.() ?? [];
       return degraded.length > 0 ? { status: 'ok', degraded } : { status: 'ok' };

@@ -1,4 +1,5 @@
 import { ApiError, Errors, type ErrorDef, type ParameterError } from '../errors.js';
+import { DurabilityError } from '../store/wal-sync.js';
 
 export interface ErrorBody {
   readonly success: false;
@@ -29,7 +30,7 @@ export function classify(err: unknown): { def: ErrorDef; errors?: readonly Param
   if (code.startsWith('FST_ERR_CTP_') || (e?.statusCode === 400 && e?.name === 'SyntaxError')) {
     return { def: Errors.wrongFormat };
   }
-  if (code.startsWith('SQLITE_') || e?.name === 'SqliteError') return { def: Errors.database };
+  if (code.startsWith('SQLITE_') || e?.name === 'SqliteError' || err instanceof DurabilityError) return { def: Errors.database };
   // better-sqlite3 throws a plain TypeError (no code) on a closed connection: still the database.
   if (err instanceof TypeError && err.message === 'The database connection is not open') return { def: Errors.database };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { def: Errors.wrongFormat };

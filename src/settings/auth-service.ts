@@ -1,3 +1,5 @@
+import { BoundedConcurrency } from '../auth/bounded-concurrency.js';
+import type { DeriveKey } from '../auth/scrypt-threads.js';
 import { DUMMY_PASSWORD_HASH, digest, newToken, verifyPassword } from '../auth/crypto.js';
 import { ApiError } from '../errors.js';
 import type { Store, UserRow } from '../store/index.js';
@@ -10,6 +12,11 @@ export interface AuthOptions {
   readonly sessionIdleMs: number;
   readonly maxLoginFailures: number;
   readonly loginWindowMs: number;
+  /** Password checks running at once, and waiting for a slot (docs/api.md#limits). */
+  readonly passwordChecks?: number;
+  readonly passwordCheckQueue?: number;
+  /** Where scrypt runs; libuv's thread pool unless given. */
+  readonly deriveKey?: DeriveKey;
   readonly clock?: Clock;
 }
 
@@ -21,6 +28,7 @@ export class AuthService {
   /** Refused password checks (HTTP user/auth and MQTT observers), read by the metrics at scrape time. */
   readonly counters = { loginFailures: 0, loginThrottled: 0 };
   private readonly throttle: LoginThrottle;
+  private readonly passwordChecks: BoundedConcurrency;
   private readonly credentials = new EpochCache<string, { principal: Principal; lastUsedAt: number }>(50_000);
   private readonly now: Clock;
 
@@ -29,33 +37,49 @@ export class AuthService {
     private readonly options: AuthOptions,
   ) {
     this.throttle = new LoginThrottle(options.maxLoginFailures, options.loginWindowMs);
+    this.passwordChecks = new BoundedConcurrency(options.passwordChecks ?? 2, options.passwordCheckQueue ?? 64);
     this.now = options.clock ?? Date.now;
   }
 
   /**
    * A password check that costs the same whether or not the login exists (no user enumeration),
-   * counted against the login's failure window whichever protocol asks (HTTP user/auth, MQTT).
+   * counted against the login's failure window whichever protocol asks (HTTP user/auth, MQTT) from
+   * the moment it is admitted: concurrent guesses cannot overtake the count. 'busy' when too many
+   * checks are running and waiting already (nothing was checked, nothing counted).
    */
-  async checkPassword(login: string, password: string): Promise<UserRow | 'throttled' | undefined> {
-    if (this.throttle.isBlocked(login, this.now())) {
+  async checkPassword(login: string, password: string): Promise<UserRow | 'throttled' | 'busy' | undefined> {
+    const user = this.store.users.findByLogin(login);
+    const attempt = this.throttle.begin(login, this.now());
+    if (!attempt) {
       this.counters.loginThrottled++;
       return 'throttled';
     }
-    const user = this.store.users.findByLogin(login);
-    const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+    const check = this.passwordChecks.run(() => verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH, this.options.deriveKey));
+    if (!check) {
+      attempt.cancel();
+      return 'busy';
+    }
+    let ok: boolean;
+    try {
+      ok = await check;
+    } catch (err) {
+      attempt.cancel();
+      throw err;
+    }
     if (!ok || !user) {
       this.counters.loginFailures++;
-      this.throttle.fail(login, this.now());
+      attempt.fail(this.now());
       return undefined;
     }
-    this.throttle.succeed(login);
+    attempt.succeed();
     return user;
   }
 
-  /** user/auth: a new session hash, or 102 / 105. */
+  /** user/auth: a new session hash, or 102 / 105; 15 when too many password checks wait already. */
   async login(login: string, password: string): Promise<string> {
     const user = await this.checkPassword(login, password);
     if (user === 'throttled') throw new ApiError('loginAttemptsExceeded');
+    if (user === 'busy') throw new ApiError('tooManyRequests');
     if (!user) throw new ApiError('wrongLogin');
     const hash = newToken();
     this.store.users.createSession(digest(hash), user.id, this.now());

@@ -83,13 +83,13 @@ export class DeviceService {
   }
 
   /** A platform user by login and password (throttled like user/auth), or login and one of its API keys. */
-  async loginObserver(login: string, password: string): Promise<Observer | 'throttled' | undefined> {
+  async loginObserver(login: string, password: string): Promise<Observer | 'throttled' | 'busy' | undefined> {
     const user = this.store.users.findByLogin(login);
     if (user && TOKEN_PATTERN.test(password) && this.store.users.findApiKeyOwner(digest(password)) === user.id) {
       return { userId: user.id, subuser: user.master_id !== null };
     }
     const checked = await this.auth.checkPassword(login, password);
-    if (checked === 'throttled') return checked;
+    if (checked === 'throttled' || checked === 'busy') return checked;
     return checked ? { userId: checked.id, subuser: checked.master_id !== null } : undefined;
   }
 

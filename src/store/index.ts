@@ -8,6 +8,7 @@ import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
 import { WalSync, type Fsync } from './wal-sync.js';
+import { FsyncThread } from './fsync-thread.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
@@ -41,13 +42,15 @@ export interface Store {
    * of): trackers' answers written meanwhile do not make a SUBSCRIBE wait for a disk flush.
    */
   settingsDurable(): Promise<void> | undefined;
+  /** Why the store can no longer keep its promises (a WAL flush failed), else undefined. */
+  failure(): string | undefined;
   /** Asks the checkpoint worker for a checkpoint now (a service store; tests). */
   checkpointNow(): void;
   close(): void;
 }
 
 export interface StoreOptions extends OpenOptions {
-  /** Stands in for fs.fsync of the WAL (tests). */
+  /** Stands in for the WAL's fsync (tests); by default it runs on a thread of its own (FsyncThread). */
   readonly fsync?: Fsync;
   /** Hears each checkpoint the worker made (errors are worth a log line). */
   readonly onCheckpoint?: (result: CheckpointResult) => void;
@@ -56,7 +59,10 @@ export interface StoreOptions extends OpenOptions {
 export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
-  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync, () => db.inTransaction) : undefined;
+  const fsyncThread = offThread && !options.fsync ? new FsyncThread() : undefined;
+  const wal = offThread
+    ? new WalSync(resolve(`${db.name}-wal`), options.fsync ?? fsyncThread?.fsync, () => db.inTransaction)
+    : undefined;
   if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const finishCheckpoint = (result: CheckpointResult): void => {
     if (result.tail && db.open && !db.inTransaction) {
@@ -94,11 +100,13 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     },
     durable: wal ? () => wal.durable() : () => undefined,
     settingsDurable: wal ? () => wal.durable(settingsWrittenAt) : () => undefined,
+    failure: () => (wal?.failed ? 'database flush failed: restart the service' : undefined),
     checkpointNow: () => checkpointer?.now(),
     close: () => {
       if (!db.open) return;
       settings.flushPending();
       wal?.close();
+      fsyncThread?.close();
       checkpointer?.close();
       db.close();
     },

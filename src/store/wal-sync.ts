@@ -1,5 +1,10 @@
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 
+/** The WAL could not be flushed: answered as a database error (1), and /health answers 503 from then on. */
+export class DurabilityError extends Error {
+  override name = 'DurabilityError';
+}
+
 /** `fs.fsync`'s shape: tests hold the callback to see what waits for the disk. */
 export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 
@@ -10,7 +15,8 @@ export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => vo
  * event loop stops for the whole disk flush (half of the update workload's time in the benchmark).
  * The service instead runs SQLite at `synchronous=NORMAL` (a commit appends its frames to the WAL and
  * returns; SQLite still syncs the WAL before each checkpoint and the header when the WAL is reused, so
- * the file stays consistent) and flushes the WAL itself, with `fs.fsync` on libuv's thread pool. One
+ * the file stays consistent) and flushes the WAL itself, off the event loop (on a thread of its own by
+default: src/store/fsync-thread.ts). One
  * flush covers every commit made before it started, so commits arriving meanwhile share the next one.
  *
  * The guarantee of FULL is kept by the gate: nothing computed from the database leaves the process
@@ -46,6 +52,11 @@ export class WalSync {
     private readonly flush: Fsync = fsync,
     private readonly inTransaction: () => boolean = () => false,
   ) {}
+
+  /** Set for good once a flush failed: nothing can be promised durable any more (until a restart). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
 
   /** A commit (or an autocommit statement) wrote to the WAL. */
   written(): void {
@@ -98,7 +109,7 @@ export class WalSync {
 
   private finish(covers: number, err: Error | null): void {
     if (err) {
-      this.failure ??= new Error(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
+      this.failure ??= new DurabilityError(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
       const waiting = this.waiters;
       this.waiters = [];
       for (const waiter of waiting) waiter.reject(this.failure);

@@ -134,3 +134,20 @@ t.test('user/session/renew starts the 30 idle days again; an API key has nothing
   await post(url, 'user/logout', { hash });
   expectError(t, await post(url, 'user/session/renew', { hash }), 'unknownCredential', undefined, 'an ended session cannot be renewed');
 });
+
+t.test('a concurrent burst of guesses gets at most maxFailures password checks, the right password included', async (t) => {
+  const { url } = await startTestServer(t, { config: { login: { maxFailures: 10 } } });
+  const guess = (i: number) => post(url, 'user/auth', { login: ALICE.login, password: `guess-${i}` });
+  // 100 wrong guesses in flight at once, the right password among them.
+  const burst = [
+    ...Array.from({ length: 50 }, (_, i) => guess(i)),
+    post(url, 'user/auth', { login: ALICE.login, password: ALICE.password }),
+    ...Array.from({ length: 50 }, (_, i) => guess(50 + i)),
+  ];
+  const answers = await Promise.all(burst);
+  const codes = answers.map((a) => (a.body.success === true ? 0 : (a.body.status.code as number)));
+  const checked = codes.filter((c) => c === 102 || c === 0).length;
+  t.ok(checked <= 10, `${checked} of 101 concurrent logins were checked (102 or success): at most 10`);
+  t.equal(codes.filter((c) => c === 105).length, 101 - checked, 'every other one answered 105');
+  expectError(t, await post(url, 'user/auth', { login: ALICE.login, password: ALICE.password }), 'loginAttemptsExceeded', undefined, 'after the burst: 105');
+});

@@ -42,7 +42,7 @@ async function publishAcks(tracker: LiteTracker, count: number): Promise<void> {
 
 t.test(`${SESSIONS} offline observer sessions of trackers/# get nothing of another user's ${ACKS} acks`, async (t) => {
   const maxQueuedPerSession = 50;
-  const ts = await startTestServer(t, { config: { mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxQueuedPerSession } } });
+  const ts = await startTestServer(t, { config: { trackerAnswers: { perSecond: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxQueuedPerSession } } });
   const port = ts.server.ports.mqtt!;
   const ids = Array.from({ length: SESSIONS }, (_, i) => `bob-offline-${i}`);
   for (const clientId of ids) {

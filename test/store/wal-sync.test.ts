@@ -1,9 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, fsync as realFsync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { openStore } from '../../src/store/index.js';
 import { WalSync, type Fsync } from '../../src/store/wal-sync.js';
-import { tempDir } from '../helpers/server.js';
+import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
+import { expectError } from '../helpers/http.js';
+import { post, startTestServer, tempDir } from '../helpers/server.js';
 
 /** An fsync that waits until the test lets it finish, recording each call. */
 function heldFsync() {
@@ -162,4 +164,27 @@ t.test('settingsDurable waits for settings versions only', async (t) => {
   t.equal(store.settingsDurable(), undefined, "a tracker's answer does not make a config wait");
   t.ok(store.durable(), 'but an HTTP answer does');
   calls[1]!(null);
+});
+
+t.test('the service after a failed flush: every call answers 1 (no message), /health answers 503 with a reason', async (t) => {
+  let failing = false;
+  const fsync: Fsync = (fd, done) => (failing ? done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : realFsync(fd, done));
+  const { url } = await startTestServer(t, { fsync });
+  const health = async () => {
+    const response = await fetch(`${url}/health`);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  t.strictSame(await health(), { status: 200, body: { status: 'ok' } }, 'healthy before');
+  failing = true;
+  const update = await post(url, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });
+  expectError(t, update, 'database', undefined, 'the update whose flush failed');
+  t.notMatch(JSON.stringify(update.body), /EIO|fsync|wal/i, 'the cause is logged, not answered');
+  failing = false; // the disk "recovers": nothing written since the failure can be promised durable
+  expectError(t, await post(url, 'tracker/settings/tracking/read', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId }), 'database', undefined, 'a later read');
+  expectError(t, await post(url, 'tracker/list', { hash: ALICE.apiKey }), 'database', undefined, 'any later call');
+  const after = await health();
+  t.equal(after.status, 503, '/health answers 503 from then on');
+  t.equal(after.body.status, 'failing');
+  t.match(after.body.reason, /flush failed/, `with a short reason: ${String(after.body.reason)}`);
+  t.notMatch(JSON.stringify(after.body), /EIO|\//, 'no path, no driver text');
 });

@@ -19,14 +19,7 @@ export class Freshness {
   /** The epoch was checked in this event-loop turn (reset at its end): one query per turn, not per request. */
   private checked = false;
 
-  /**
-   * `written` hears of every write on this connection the store makes (accounted rows, transactions,
-   * logouts): the WAL flush (wal-sync.ts) needs to know there is something to flush.
-   */
-  constructor(
-    private readonly db: Db,
-    private readonly written: () => void = () => undefined,
-  ) {
+  constructor(private readonly db: Db) {
     this.stateStmt = db.prepare<[], { dv: number; tc: number }>(
       'SELECT (SELECT data_version FROM pragma_data_version) AS dv, total_changes() AS tc',
     );
@@ -38,13 +31,11 @@ export class Freshness {
   /** Rows changed by a store write whose caches were kept up to date by the writer itself. */
   own(changes: number): void {
     this.ownChanges += changes;
-    this.written();
   }
 
   /** The next `current()` asks the database again (after a transaction or a write it must see). */
   recheck(): void {
     this.checked = false;
-    this.written();
   }
 
   /**

@@ -6,6 +6,7 @@ import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
 import { WalSync, type Fsync } from './wal-sync.js';
+import { Writes } from './writes.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
@@ -50,7 +51,8 @@ export interface StoreOptions extends OpenOptions {
 export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
-  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), options.fsync, () => db.inTransaction) : undefined;
+  const writes = new Writes();
+  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), writes, options.fsync, () => db.inTransaction) : undefined;
   if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const finishCheckpoint = (result: CheckpointResult): void => {
     if (result.tail && db.open && !db.inTransaction) {
@@ -67,16 +69,16 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
   const checkpointer = offThread
     ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 100, finishCheckpoint)
     : undefined;
-  const freshness = new Freshness(db, wal && (() => wal.written()));
+  const freshness = new Freshness(db);
   let settingsWrittenAt = 0;
-  const settings = new SettingsRepository(db, freshness, () => (settingsWrittenAt = wal?.writes ?? 0));
+  const settings = new SettingsRepository(db, writes, freshness, () => (settingsWrittenAt = writes.count));
   return {
     db,
     freshness,
-    users: new UserRepository(db, freshness),
-    trackers: new TrackerRepository(db, freshness),
+    users: new UserRepository(db, writes, freshness),
+    trackers: new TrackerRepository(db, writes, freshness),
     settings,
-    provisioning: new ProvisioningRepository(db),
+    provisioning: new ProvisioningRepository(db, writes),
     transaction: <T>(fn: () => T): T => {
       try {
         return db.transaction(fn).immediate();

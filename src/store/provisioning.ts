@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { Writes } from './writes.js';
 
 export interface TrackerRef {
   readonly id: number;
@@ -19,7 +20,10 @@ export class ProvisioningRepository {
   private readonly bindingsStmt;
   private readonly moveClonesStmt;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly writes: Writes,
+  ) {
     this.apiKeyCountStmt = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM api_keys WHERE user_id = ?');
     this.primariesStmt = db.prepare<[number], TrackerRef>(
       'SELECT id, owner_id FROM trackers WHERE device = ? AND clone_of IS NULL ORDER BY id',
@@ -60,6 +64,6 @@ export class ProvisioningRepository {
 
   /** Clones share their target's device row: follow it when the target moves to another device. */
   moveClones(trackerId: number, device: number): void {
-    this.moveClonesStmt.run(device, trackerId);
+    this.writes.run(this.moveClonesStmt, device, trackerId);
   }
 }

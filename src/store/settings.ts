@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
-import { EpochCache, Freshness } from './freshness.js';
+import { EpochCache, type Freshness } from './freshness.js';
+import type { Writes } from './writes.js';
 
 export type SyncState = 'none' | 'pending' | 'delivered' | 'applied' | 'rejected';
 
@@ -56,7 +57,8 @@ export class SettingsRepository {
 
   constructor(
     private readonly db: Db,
-    private readonly freshness: Freshness = new Freshness(db),
+    private readonly writes: Writes,
+    private readonly freshness: Freshness,
     /** Told after each new version is written (Store.settingsDurable). */
     private readonly versionWritten: () => void = () => undefined,
   ) {
@@ -107,8 +109,8 @@ export class SettingsRepository {
 
   /** Appends a version and makes it the latest, state pending. Call inside a transaction. */
   appendVersion(device: number, version: number, settingsJson: string, changedBy: number | null, changedAt: string): void {
-    this.wrote(device, this.insertVersion.run(device, version, settingsJson, changedBy, changedAt).changes);
-    this.wrote(device, this.upsertLatest.run(device, version, settingsJson, changedAt).changes);
+    this.wrote(device, this.writes.run(this.insertVersion, device, version, settingsJson, changedBy, changedAt).changes);
+    this.wrote(device, this.writes.run(this.upsertLatest, device, version, settingsJson, changedAt).changes);
     this.versionWritten();
   }
 
@@ -134,7 +136,7 @@ export class SettingsRepository {
 
   /** pending → delivered for exactly this version (a no-op when a newer version or an answer came first). */
   delivered(device: number, version: number, at: string): void {
-    this.defer(() => this.wrote(device, this.markDelivered.run(at, device, version).changes));
+    this.defer(() => this.wrote(device, this.writes.run(this.markDelivered, at, device, version).changes));
   }
 
   /** Writes the queued answers now (also called before closing the database). */
@@ -165,15 +167,15 @@ export class SettingsRepository {
   }
 
   answered(device: number, version: number, state: 'applied' | 'rejected', reason: string | null, at: string): void {
-    this.wrote(device, this.markAnswered.run(state, state === 'applied' ? at : null, reason, at, device, version).changes);
+    this.wrote(device, this.writes.run(this.markAnswered, state, state === 'applied' ? at : null, reason, at, device, version).changes);
   }
 
   recordAck(device: number, version: number, status: string, reason: string | null, stale: boolean, at: string): void {
-    this.freshness.own(this.insertAck.run(device, version, status, reason, stale ? 1 : 0, at).changes);
+    this.freshness.own(this.writes.run(this.insertAck, device, version, status, reason, stale ? 1 : 0, at).changes);
   }
 
   reported(device: number, settingsJson: string, at: string): void {
-    this.wrote(device, this.saveReported.run(device, settingsJson, at).changes);
+    this.wrote(device, this.writes.run(this.saveReported, device, settingsJson, at).changes);
   }
 
   /** A write of this repository: its cache entry goes, and it does not make other caches stale. */

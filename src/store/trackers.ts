@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
-import { EpochCache, Freshness } from './freshness.js';
+import { EpochCache, type Freshness } from './freshness.js';
+import type { Writes } from './writes.js';
 
 /** A tracker with its device, model and the latest settings state: everything a call checks. */
 export interface TrackerRow {
@@ -49,7 +50,8 @@ export class TrackerRepository {
 
   constructor(
     private readonly db: Db,
-    private readonly freshness: Freshness = new Freshness(db),
+    private readonly writes: Writes,
+    private readonly freshness: Freshness,
   ) {
     this.trackerById = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.id = ?`);
     this.trackersOfOwner = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? ORDER BY t.id`);
@@ -135,25 +137,25 @@ export class TrackerRepository {
 
   /** Config models never overwrite a code that an import changed. */
   upsertModel(code: string, trackingProfile: string | null, source: 'config' | 'import'): void {
-    this.upsertModelStmt.run(code, trackingProfile, source);
+    this.writes.run(this.upsertModelStmt, code, trackingProfile, source);
   }
 
   /** Inserts or updates by device id; `secretDigest` null keeps the stored secret. Returns the row id. */
   upsertDevice(deviceId: string, model: string, blocked: boolean, secretDigest: Buffer | null): number {
     const existing = this.deviceByDeviceId.get(deviceId);
     if (existing) {
-      this.updateDevice.run(model, blocked ? 1 : 0, secretDigest, existing.id);
+      this.writes.run(this.updateDevice, model, blocked ? 1 : 0, secretDigest, existing.id);
       return existing.id;
     }
     if (!secretDigest) throw new Error(`device ${deviceId} needs a secret`);
-    return Number(this.insertDevice.run(deviceId, model, blocked ? 1 : 0, secretDigest).lastInsertRowid);
+    return Number(this.writes.run(this.insertDevice, deviceId, model, blocked ? 1 : 0, secretDigest).lastInsertRowid);
   }
 
   upsertTrackerRow(id: number | null, ownerId: number, label: string, device: number, cloneOf: number | null): number {
-    return this.upsertTracker.get(id, ownerId, label, device, cloneOf)!.id;
+    return this.writes.get(this.upsertTracker, id, ownerId, label, device, cloneOf)!.id;
   }
 
   bind(userId: number, trackerId: number): void {
-    this.bindStmt.run(userId, trackerId);
+    this.writes.run(this.bindStmt, userId, trackerId);
   }
 }

@@ -1,20 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
+import { JsonFileError, readJson } from '../json.js';
 import { openCore } from '../server.js';
 import { provision, ProvisioningError } from '../settings/provisioning.js';
 import { parseArgs, UsageError } from './usage-error.js';
 
 function readFile(file: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readJson(file);
   } catch (err) {
-    throw new UsageError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new UsageError(`${file}: not valid JSON (${(err as Error).message})`);
+    throw err instanceof JsonFileError ? new UsageError(`${file}: ${err.message}`) : err;
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CompiledProfile, FieldDef, FieldError, Format, ItemDef, ProfileFile, Settings, ValidationResult } from './types.js';
-import { isObject } from '../json.js';
+import { deepFreeze, isObject } from '../json.js';
 
 /** Longest string value accepted anywhere (hostile input must not grow storage). */
 export const MAX_STRING_LENGTH = 256;
@@ -114,14 +114,6 @@ export function fieldSchema(def: ValueDef): z.ZodType {
 }
 
 const present = (o: Record<string, unknown>, key: string): boolean => Object.hasOwn(o, key) && o[key] !== undefined;
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /** Compiles a (schema-validated) profile file once; the result is frozen and reusable. */
 export function compileProfile(file: ProfileFile): CompiledProfile {

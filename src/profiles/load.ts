@@ -1,6 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { z } from 'zod';
+import { JsonFileError, readJson as readJsonFile } from '../json.js';
 import { compileProfile } from './compile.js';
 import { modelsFileSchema, profileFileSchema } from './schema.js';
 import type { CompiledProfile, ModelEntry, ProfileFile, ProfileRegistry } from './types.js';
@@ -42,16 +43,10 @@ function firstIssue(file: string, error: z.ZodError): ProfileLoadError {
 }
 
 function readJson(file: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readJsonFile(file);
   } catch (err) {
-    throw new ProfileLoadError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ProfileLoadError(file, `invalid JSON: ${(err as Error).message}`);
+    throw err instanceof JsonFileError ? new ProfileLoadError(file, err.message) : err;
   }
 }
 

@@ -142,7 +142,7 @@ t.test('broken profile files throw ProfileLoadError naming file and field', asyn
   });
   t.test('invalid JSON', async (t) => {
     const dir = t.testdir({ 'a_ok.json': JSON.stringify({ ...TEST_PROFILE, code: 'a_ok' }), 'test_all.json': '{"code": "test_all",' });
-    expectLoadError(t, dir, 'test_all.json', undefined, /invalid JSON/);
+    expectLoadError(t, dir, 'test_all.json', undefined, /not valid JSON/);
   });
   t.test('missing directory', async (t) => {
     t.throws(() => loadProfiles(join(t.testdirName, 'nope')), ProfileLoadError);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { ROOT, ensureBuilt, runCli } from '../helpers/cli.js';
+import { ROOT, builtCli, runCli } from '../helpers/cli.js';
 import { freePort, tempDir } from '../helpers/server.js';
 
 t.test('an invalid configuration stops the start with one readable line and exit 2', async (t) => {
@@ -25,7 +25,7 @@ t.test('an invalid configuration stops the start with one readable line and exit
 t.test('serve: /health when ready, SIGTERM closes everything and exits 0', async (t) => {
   const dir = tempDir(t);
   const [http, mqtt] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [ensureBuilt(), 'serve'], {
+  const child = spawn(process.execPath, [builtCli(), 'serve'], {
     cwd: ROOT,
     env: {
       ...process.env,

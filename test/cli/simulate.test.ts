@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { ensureBuilt, ROOT } from '../helpers/cli.js';
+import { builtCli, ROOT } from '../helpers/cli.js';
 import { ALICE, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
 
 function simulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ensureBuilt(), 'simulate', ...args], { cwd: ROOT, env: { ...process.env, TRACKCONF_CONFIG: '' } });
+    const child = spawn(process.execPath, [builtCli(), 'simulate', ...args], { cwd: ROOT, env: { ...process.env, TRACKCONF_CONFIG: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
-import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
+import { collect, connect, drained, eventually, trackerOptions, until } from '../helpers/mqtt.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
 
 const topic = `trackers/${TELFM.deviceId}/config/tracking`;
@@ -33,20 +33,20 @@ t.test('retained delivery on subscribe, then live delivery', async (t) => {
 });
 
 t.test('an offline tracker gets exactly the latest version', async (t) => {
-  const { mqttUrl, update } = await setup(t);
+  const { mqttUrl, update, server } = await setup(t);
   for (const interval of [40, 50, 60]) t.equal((await update({ ...VALID_TELFM, tracking_interval: interval })).body.success, true);
   const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
   const received = collect(tracker);
   await tracker.subscribeAsync(topic, { qos: 1 });
   await until(() => received.length >= 1);
-  await settle(300);
+  await drained(server.broker.aedes, topic, received);
   t.equal(received.length, 1, 'one message, no replay of intermediate versions');
   t.equal(received[0]!.payload.version, 3);
   t.equal(received[0]!.payload.settings.tracking_interval, 60);
 });
 
 t.test('a persistent session that reconnects without subscribing gets only the latest version', async (t) => {
-  const { mqttUrl, update } = await setup(t);
+  const { mqttUrl, update, server } = await setup(t);
   const first = await connect(t, mqttUrl, trackerOptions(TELFM, { clean: false }));
   await first.subscribeAsync(topic, { qos: 1 });
   await first.endAsync();
@@ -54,7 +54,7 @@ t.test('a persistent session that reconnects without subscribing gets only the l
   const again = await connect(t, mqttUrl, trackerOptions(TELFM, { clean: false }));
   const received = collect(again);
   await until(() => received.length >= 1, 5000, 'config after session resume');
-  await settle(300);
+  await drained(server.broker.aedes, topic, received);
   t.same(received.map((m) => m.payload.version), [2], 'only version 2');
 });
 
@@ -70,10 +70,7 @@ t.test('sync state: pending → delivered → applied, rejected, stale acks', as
   await tracker.subscribeAsync(topic, { qos: 1 });
   await until(() => received.length === 1);
   let sync: Record<string, any> = {};
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; await settle(20)) {
-    sync = (await read()).sync;
-    if (sync.state === 'delivered') break;
-  }
+  await eventually(async () => (sync = (await read()).sync).state === 'delivered', 5000, 'delivered').catch(() => undefined);
   t.equal(sync.state, 'delivered', 'the PUBACK of the retained message marks it delivered');
   t.match(sync.delivered_at, /Z$/);
 

@@ -5,10 +5,10 @@
  * JSON.stringify gives, reused while the row lives, renewed when it changes.
  */
 import t, { type Test } from 'tap';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { settingsAnswer } from '../../src/settings/views.js';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { exchange, postBytes, type Exchange } from '../helpers/raw-http.js';
+import { until } from '../helpers/mqtt.js';
 import { startTwins } from '../helpers/twin-http.js';
 
 const A = ALICE.apiKey;
@@ -41,7 +41,8 @@ t.test('answers wait for the durability gate on both paths', async (t) => {
   gate = new Promise<void>((resolve) => (open = resolve));
   let settled = false;
   const held = both([aliceRead + aliceUpdate], 2).finally(() => (settled = true));
-  await sleep(200);
+  await until(() => calls >= 4, 10_000, 'both servers to ask the gate'); // each holds its answer on it now
+  await new Promise((resolve) => setImmediate(resolve));
   t.notOk(settled, 'no answer while the gate is pending');
   gate = undefined;
   open();

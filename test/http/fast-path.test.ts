@@ -5,11 +5,11 @@
  * end the same way, and fastify must have seen only the requests the fast path leaves to it.
  */
 import { connect, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { ALICE, BLOCKED, BOB, CLONE_ID, NO_PROFILE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { UNKNOWN_HASH } from '../helpers/http.js';
 import { chunkedBytes, exchange, postBytes, type ExchangeOptions } from '../helpers/raw-http.js';
+import { until } from '../helpers/mqtt.js';
 import { DAVE_SESSION, startTwins, type Twins } from '../helpers/twin-http.js';
 
 const READ = '/tracker/settings/tracking/read';
@@ -136,12 +136,13 @@ t.test('closing: a request that arrives after closing began gets fastify\'s 503 
     let text = '';
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const begun = new Promise((resolve) => side.server.once('request', resolve));
     socket.write(head + body.slice(0, 5)); // a request in progress: its connection is not idle
-    await sleep(50);
+    await begun;
     const closing = side.close();
-    await sleep(50);
+    await until(() => !side.server.listening, 5_000, 'closing to begin'); // fastify marks itself closing first
     socket.write(body.slice(5) + aliceRead); // its end, then one more request on the same connection
-    await Promise.race([closed, sleep(2_000)]);
+    await closed;
     socket.destroy();
     await closing;
     return text.replace(/^(date):.*$/gim, '$1: <masked>');

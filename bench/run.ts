@@ -809,7 +809,7 @@ function printTable(rows: TargetRow[], machine: Record<string, unknown>, options
     ...all.slice(1).map(line),
     '',
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 // ---------------------------------------------------------------- entry

@@ -33,7 +33,7 @@ export function modelCode(name) {
   return ascii.replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
 }
 
-const json = (value) => JSON.stringify(value, null, 2) + '\n';
+const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
 const byString = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 function rank(profiles) {

@@ -117,15 +117,18 @@ export class TrackerService {
   }
 
   private answer(batch: readonly Job[], outcomes: readonly Outcome[]): void {
-    outcomes.forEach((outcome, i) => {
+    for (const [i, outcome] of outcomes.entries()) {
       const job = batch[i]!;
-      if (!outcome.ok) return job.reject(outcome.err);
+      if (!outcome.ok) {
+        job.reject(outcome.err);
+        continue;
+      }
       try {
         job.resolve(this.published(job.update, outcome.accepted));
       } catch (err) {
         job.reject(err);
       }
-    });
+    }
   }
 
   /** The checks before any write: right (13) → visible (201) → blocked (208) → profile (214) → clone (219). */

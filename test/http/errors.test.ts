@@ -92,6 +92,7 @@ t.test('client errors on the standard fleet', async (t) => {
       ['non-hex', 'g123456789abcdef0123456789abcdeg'],
       ['empty', ''],
       ['array', [ALICE.apiKey]],
+      // biome-ignore lint/correctness/noPrecisionLoss: a number too big for a double is the point
       ['number', 12345678901234567890],
       ['object', { hash: ALICE.apiKey }],
       ['null', null],

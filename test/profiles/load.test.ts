@@ -122,7 +122,7 @@ const broken: [string, Mutation, string, RegExp][] = [
   ['fractional bound on an integer', (p) => { p.fields.interval.max = 25.5; }, 'fields.interval.max', /integer/],
   ['array without items', (p) => { delete p.fields.timers.items; }, 'fields.timers.items', /required/],
   ['bad field name', (p) => { p.fields['Bad-Name'] = { type: 'boolean', required: false }; }, 'fields.Bad-Name', /invalid name/],
-  ['reserved field name', (p) => { p.fields['constructor'] = { type: 'boolean', required: false }; }, 'fields.constructor', /reserved/],
+  ['reserved field name', (p) => { p.fields.constructor = { type: 'boolean', required: false }; }, 'fields.constructor', /reserved/],
   ['example not an object', (p) => { p.example = [1]; }, 'example', /expected record/],
   ['missing required key', (p) => { delete p.fields.interval.required; }, 'fields.interval.required', /expected boolean/],
 ];

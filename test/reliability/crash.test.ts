@@ -87,7 +87,7 @@ t.test(`SIGKILL ${KILLS} times during a stream of updates (seed ${SEED})`, async
     );
     const deadline = Date.now() + 5_000;
     const expecting = () =>
-      devices.filter((d, i) => reads[i]!.sync.version > 0 && (trackers[i]!.latest?.version ?? 0) < reads[i]!.sync.version);
+      devices.filter((_d, i) => reads[i]!.sync.version > 0 && (trackers[i]!.latest?.version ?? 0) < reads[i]!.sync.version);
     while (expecting().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     let bad = 0;
     devices.forEach((d, i) => {

@@ -58,7 +58,9 @@ t.test(`${TRACKERS} trackers, ${RATE} updates/s for ${SECONDS} s: nothing lost`,
 
   const connectStart = Date.now();
   const trackers: LiteTracker[] = await connectMany(devices, { port: service.mqttPort, ack: true });
-  t.teardown(() => trackers.forEach((tr) => tr.destroy()));
+  t.teardown(() => {
+    for (const tr of trackers) tr.destroy();
+  });
   const connectSeconds = (Date.now() - connectStart) / 1000;
   t.comment(`load: ${TRACKERS} trackers connected and subscribed in ${connectSeconds.toFixed(1)} s`);
 

@@ -13,10 +13,11 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { arg } from './lib/args.js';
+import { parseArgs } from 'node:util';
 
-const ROUNDS = Number(arg('--rounds', '1500'));
-const dir = resolve(arg('--dir', join('data', 'bench')));
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1500' }, dir: { type: 'string', default: join('data', 'bench') } } });
+const ROUNDS = Number(values.rounds);
+const dir = resolve(values.dir);
 const DEVICES = 10_000;
 const GROUP = 40;
 const WARM_UP = 300;

@@ -11,12 +11,13 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { arg } from './lib/args.js';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/index.js';
 
-const updates = Number(arg('--updates', '3000'));
-const dir = resolve(arg('--dir', join('data', 'bench')));
+const { values } = parseArgs({ options: { updates: { type: 'string', default: '3000' }, dir: { type: 'string', default: join('data', 'bench') } } });
+const updates = Number(values.updates);
+const dir = resolve(values.dir);
 const DEVICES = 100;
 
 function percentile(sorted: number[], p: number): number {

@@ -54,8 +54,8 @@ const sq = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
  * once; opens a session and prints everything needed to try the API and MQTT against `npm start`.
  */
 export async function demo(args: readonly string[]): Promise<number> {
-  const { options, positional } = parseArgs(args, { json: 'boolean' });
-  if (positional.length > 0) throw new UsageError('usage: trackconf demo [--json]');
+  const { values: options, positionals } = parseArgs(args, { json: { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError('usage: trackconf demo [--json]');
   const config = loadConfig();
   const { store, profiles } = openCore(config);
   try {

@@ -18,9 +18,9 @@ function readFile(file: string): unknown {
  * Safe while the server runs (WAL, busy timeout, IMMEDIATE transaction).
  */
 export async function importCommand(args: readonly string[]): Promise<number> {
-  const { positional } = parseArgs(args, {});
-  if (positional.length !== 1) throw new UsageError('usage: trackconf import <file.json>');
-  const file = positional[0]!;
+  const { positionals } = parseArgs(args, {});
+  if (positionals.length !== 1) throw new UsageError('usage: trackconf import <file.json>');
+  const file = positionals[0]!;
   // The file first: a bad path or invalid JSON must not even open (or create) the database.
   const input = readFile(file);
   const config = loadConfig();

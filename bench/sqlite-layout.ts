@@ -1,7 +1,7 @@
 /**
- * What one accepted update costs SQLite, by the layout of the settings history (docs/benchmarks.md,
- * fix G): the schema-1 table keyed by (device, version) WITHOUT ROWID against the append-only log
- * with a unique (device, version) index (migration 2).
+ * What one accepted update costs SQLite, by the layout of the settings history (docs/benchmarks.md):
+ * the schema-1 table keyed by (device, version) WITHOUT ROWID against the append-only log with a
+ * unique (device, version) index (migration 2).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/sqlite-layout.js [--rounds N] [--dir PATH]
  *

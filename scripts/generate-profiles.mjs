@@ -88,7 +88,7 @@ export function buildModels(profiles) {
     if (profiles[code] !== undefined) {
       const why = code === chosen
         ? `the code equals its own profile code ${code}, which already maps to itself`
-        : `the code equals the code of profile ${code}, which maps to itself (SPEC §2)`;
+        : `the code equals the code of profile ${code}, which maps to itself (docs/provisioning.md#rules)`;
       skipped.push({ code, name, listed_in: candidates, note: [why, ...notes].join('; ') });
       continue;
     }

@@ -7,7 +7,7 @@ import { Samples, nowUs } from './stats.js';
  * mqtt-packet over `net` (mqtt.js costs ~10× the memory and CPU per client, and the load core must
  * not be what saturates). Each tracker: CONNECT (clean session, client id = username = device id),
  * SUBSCRIBE QoS 1 to its config topic, PUBACK every QoS 1 PUBLISH, optionally answer `applied` on
- * its ack topic (SPEC §5).
+ * its ack topic (docs/mqtt.md#ack-tracker--service).
  */
 export interface FleetDevice {
   readonly deviceId: string;

@@ -30,7 +30,7 @@ function remoteAddress(client: Client): string {
 }
 
 /**
- * Aedes' hooks for SPEC §5: who may connect, subscribe, publish and receive what. Safe defaults:
+ * Aedes' hooks for docs/mqtt.md#access-control: who may connect, subscribe, publish and receive what. Safe defaults:
  * a client without an identity can do nothing.
  */
 export class BrokerHooks {

@@ -30,7 +30,7 @@ const SYS_EVENT = /^\$SYS\/[^/]+\/(?:new\/(?:clients|subscribes|unsubscribes)|di
 /**
  * Aedes announces every connect, disconnect and SUBSCRIBE on `$SYS` (one more publish, JSON
  * serialization included, through the whole publish pipeline per event). `$SYS` is closed to every
- * client here (SPEC §5) and only a cluster of brokers listens to `new/clients`: drop these events.
+ * client here (docs/mqtt.md#access-control) and only a cluster of brokers listens to `new/clients`: drop these events.
  * The heartbeat and birth messages stay (aedes' will bookkeeping uses them).
  */
 function dropSysEvents(aedes: Aedes): void {
@@ -46,7 +46,7 @@ function dropSysEvents(aedes: Aedes): void {
   };
 }
 
-/** The embedded MQTT broker of SPEC §5, wired to the device service. */
+/** The embedded MQTT broker (docs/mqtt.md), wired to the device service. */
 export async function startBroker(devices: DeviceService, options: BrokerOptions, log: Logger): Promise<Broker> {
   const configs = new ConfigCache(devices);
   const hooks = new BrokerHooks(devices, configs, options, log);

@@ -8,7 +8,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-/** Every CLI command (SPEC §1). */
+/** Every CLI command (README.md#cli). */
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['serve', { summary: 'serve        run the HTTP API and the MQTT broker (what `npm start` runs)', run: serve }],
   ['import', { summary: 'import <file.json>  provision users, sub-users, models and trackers (prints a JSON report)', run: importCommand }],

@@ -1,5 +1,5 @@
 /**
- * The demo account of `trackconf demo` (SPEC §1), fixed so that `demo` is idempotent and `simulate`
+ * The demo account of `trackconf demo` (README.md#cli), fixed so that `demo` is idempotent and `simulate`
  * can connect the same devices. Demo credentials only: never use them for real trackers.
  */
 
@@ -80,7 +80,7 @@ export const DEMO_UPDATE = Object.freeze({
   trackingSettings: Object.freeze({ tracking_interval: 60, tracking_distance: 200 }),
 });
 
-/** The provisioning file (SPEC §2) that seeds the demo; imported through `provision`. */
+/** The provisioning file (docs/provisioning.md) that seeds the demo; imported through `provision`. */
 export function demoProvisioningFile() {
   return {
     users: [

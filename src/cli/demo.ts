@@ -49,7 +49,7 @@ function checkIdsFree(store: Store): void {
 const sq = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /**
- * `demo` (SPEC §1): seeds (idempotently, through the provisioning service) a demo account with four
+ * `demo` (README.md#cli): seeds (idempotently, through the provisioning service) a demo account with four
  * trackers of different models, a clone and a sub-user; gives each tracker initial tracking settings
  * once; opens a session and prints everything needed to try the API and MQTT against `npm start`.
  */

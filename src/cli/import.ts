@@ -13,7 +13,7 @@ function readFile(file: string): unknown {
 }
 
 /**
- * `import <file.json>` (SPEC §2): provisions users, sub-users, models and trackers in one transaction,
+ * `import <file.json>` (docs/provisioning.md): provisions users, sub-users, models and trackers in one transaction,
  * prints the report as JSON. A refused file prints every problem on stderr, exits 1 and changes nothing.
  * Safe while the server runs (WAL, busy timeout, IMMEDIATE transaction).
  */

@@ -4,7 +4,7 @@ const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 const perSecond = z.number().int().min(0);
 
-/** The whole configuration after defaults, file and environment are merged (SPEC §1). */
+/** The whole configuration after defaults, file and environment are merged (README.md#configuration). */
 export const configSchema = z
   .object({
     db: z.string().min(1),

@@ -35,7 +35,7 @@ const authenticated = (run: (s: Services, params: Json, p: Principal) => Promise
   run: (s, params, p) => run(s, params, p!),
 });
 
-/** Every call of SPEC §3, by its path without prefix or trailing slash. */
+/** Every call of docs/api.md#calls, by its path without prefix or trailing slash. */
 export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   [
     'user/auth',

@@ -52,7 +52,7 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /**
- * The Navixy-compatible API: one route that runs SPEC §3's checks in order, with the hot calls
+ * The Navixy-compatible API: one route that runs the checks of docs/api.md#order-of-checks in order, with the hot calls
  * (settings read and update, POST JSON) pre-routed in front of fastify by src/http/fast-path.ts.
  * Both run the same CallHandler and write through answer.ts.
  */

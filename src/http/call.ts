@@ -7,7 +7,7 @@ import { errorAnswer, okAnswer, type Answer } from './answer.js';
 import { RateLimiter } from './rate-limit.js';
 import { isObject, type Json } from '../json.js';
 
-/** hash in the body, else in the query, else `Authorization: NVX <hash>` (SPEC §3). */
+/** hash in the body, else in the query, else `Authorization: NVX <hash>` (docs/api.md#credentials). */
 function credentialOf(body: Json, query: Json | undefined, authorization: string | undefined): unknown {
   if (body.hash !== undefined) return body.hash;
   if (query?.hash !== undefined) return query.hash;
@@ -21,7 +21,7 @@ function paramsOf(query: Json | undefined, body: Json): Json {
 }
 
 /**
- * The one implementation of SPEC §3's checks after the body is read, for both the fastify route
+ * The one implementation of the checks (docs/api.md#order-of-checks) after the body is read, for both the fastify route
  * and the pre-routed fast path (src/http/fast-path.ts): body an object (5) → known call (111) →
  * credential (3, 4) → rate limits per credential then per address (15) → the call's own checks.
  * Synchronous for synchronous calls (read): the hot path makes no promise.

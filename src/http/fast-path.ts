@@ -6,7 +6,7 @@ import { deliver, errorAnswer, writeRaw, type Answer } from './answer.js';
 import type { CallHandler } from './call.js';
 
 /**
- * The hot calls served straight from node:http, in front of fastify (issue 4: fastify's per-request
+ * The hot calls served straight from node:http, in front of fastify (docs/benchmarks.md: fastify's per-request
  * machinery, its serializer and its promise hops were a third of a read's CPU). Only a request whose
  * head is unambiguous is taken: POST to one of the exact paths below (no query string) with a JSON
  * content type; everything else, HEAD and GET included, goes to fastify untouched. A taken request

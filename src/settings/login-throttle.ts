@@ -1,5 +1,5 @@
 /**
- * Failed logins per login within a sliding window (SPEC §3: 10 in 15 minutes → 105).
+ * Failed logins per login within a sliding window (docs/api.md#userauth: 10 in 15 minutes → 105).
  * In memory on purpose: it protects this process's password checks and needs no durability.
  */
 export class LoginThrottle {

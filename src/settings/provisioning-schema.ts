@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TOKEN_PATTERN } from '../auth/crypto.js';
 
 /**
- * The provisioning file of `trackconf import` (SPEC §2). Only the shape of each entry is checked
+ * The provisioning file of `trackconf import` (docs/provisioning.md). Only the shape of each entry is checked
  * here; references between entries and to the database are checked by provisioning-plan.ts.
  */
 

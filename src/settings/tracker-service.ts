@@ -26,7 +26,7 @@ interface Job {
 type Outcome = { ok: true; accepted: Accepted } | { ok: false; err: unknown };
 
 /**
- * The business rules of the tracker calls, checks in SPEC §3's order: right (13) → visible (201) →
+ * The business rules of the tracker calls, checks in the order of docs/api.md#order-of-checks: right (13) → visible (201) →
  * blocked (208) → has a profile (214) → not a clone, for update (219) → settings valid (7).
  */
 export class TrackerService {

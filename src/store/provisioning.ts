@@ -11,7 +11,7 @@ export interface BindingRef {
   readonly master_id: number | null;
 }
 
-/** The lookups `trackconf import` needs beyond the other repositories (SPEC §2). */
+/** The lookups `trackconf import` needs beyond the other repositories (docs/provisioning.md). */
 export class ProvisioningRepository {
   private readonly apiKeyCountStmt;
   private readonly primariesStmt;

@@ -1,5 +1,5 @@
 /**
- * SPEC §3's check order: for each pair of neighbouring failing checks, the earlier one answers.
+ * The check order of docs/api.md#order-of-checks: for each pair of neighbouring failing checks, the earlier one answers.
  * body too large (9) → unparsable (5) → unknown path (111) → credential (3, 4) → rate limit (15,
  * in rate-limit.test.ts) → parameters (7) → right (13) → visible (201) → blocked (208) →
  * profile (214) → clone (219) → settings (7).

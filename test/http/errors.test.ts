@@ -1,5 +1,5 @@
 /**
- * Every error code of SPEC §4 over a real socket: HTTP status, code and exact description, and no
+ * Every error code of docs/errors.md over a real socket: HTTP status, code and exact description, and no
  * driver text or stack in 5xx answers. Rate limits (15) and logins (102, 105) are in rate-limit and
  * auth tests; check order is in check-order.test.ts.
  */

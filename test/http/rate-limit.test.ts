@@ -1,6 +1,6 @@
 /**
- * 15 (HTTP 429): per credential and per client address, with tiny limits so the buckets empty fast,
- * and where the rate limit sits in SPEC §3's order (after the credential, before the parameters).
+ * 15 (HTTP 429, docs/api.md#limits): per credential and per client address, with tiny limits so the buckets empty fast,
+ * and where the rate limit sits in docs/api.md#order-of-checks (after the credential, before the parameters).
  */
 import t, { type Test } from 'tap';
 import { ALICE, BOB, TELFM } from '../helpers/fleet.js';

@@ -1,5 +1,5 @@
 /**
- * Settings semantics over HTTP (SPEC §3): defaults before any update, merge, required fields after the
+ * Settings semantics over HTTP (docs/api.md#tracking-settings): defaults before any update, merge, required fields after the
  * merge, types/ranges/enums/formats/arrays of real profiles (telfm, tramigo, cguard_asset,
  * jointech_jt703), numeric strings stored as numbers, versions and `sync`, and that a rejected update
  * changes nothing.

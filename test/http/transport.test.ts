@@ -1,5 +1,5 @@
 /**
- * How requests arrive (SPEC §3): GET with a query string, POST JSON, POST form, `/v2/` and a trailing
+ * How requests arrive (docs/api.md#basics): GET with a query string, POST JSON, POST form, `/v2/` and a trailing
  * slash, where the credential is looked up (body, then query, then `Authorization: NVX`), and what
  * every answer carries (JSON content type, security headers). Also `GET /health`.
  */

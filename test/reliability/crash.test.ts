@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 5.1). The built service is killed with SIGKILL at seeded random moments while
+ * Crash safety (docs/reliability.md#1-crash-safety). The built service is killed with SIGKILL at seeded random moments while
  * several HTTP clients stream updates and connected trackers acknowledge what they receive. After
  * each kill the SQLite file must hold every update that was answered `success: true` (exactly the
  * settings sent, or superseded by a later version), nothing that was never sent, consistent sync

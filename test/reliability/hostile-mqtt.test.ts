@@ -1,5 +1,5 @@
 /**
- * Hostile MQTT clients (issue 5.4): raw-socket garbage and truncated packets, oversized packets and
+ * Hostile MQTT clients (docs/reliability.md#4-hostile-mqtt-clients): raw-socket garbage and truncated packets, oversized packets and
  * payloads, connection floods from one address, clients that never read, wrong keepalives and
  * takeover attempts. Each test ends with the same check: the service is up and a well-behaved
  * tracker still gets its new config at once.

@@ -1,5 +1,5 @@
 /**
- * Generated bad input over the whole HTTP surface (issue 5.3), with fast-check: random paths under
+ * Generated bad input over the whole HTTP surface (docs/reliability.md#3-generated-bad-input), with fast-check: random paths under
  * the known actions and elsewhere, methods, content types, encodings, query strings, bodies (JSON of
  * any nesting, unicode, huge numbers, arrays, bytes that are not UTF-8), credentials in every place.
  * Properties of every answer: never a 5xx; always JSON with the security headers; the Navixy envelope

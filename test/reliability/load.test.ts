@@ -1,5 +1,5 @@
 /**
- * Load without loss (issue 5.6). The built service with N trackers connected (lightweight MQTT
+ * Load without loss (docs/reliability.md#6-load-without-loss). The built service with N trackers connected (lightweight MQTT
  * clients that PUBACK and acknowledge every config), and a steady stream of updates over HTTP
  * spread over several API keys (the default per-credential limit of 50/s stays on). At the end:
  * zero HTTP errors, every tracker received every version sent to it (zero dropped deliveries) and

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown under load (issue 5.2). SIGTERM reaches the built service while HTTP clients
+ * Graceful shutdown under load (docs/reliability.md#2-graceful-shutdown). SIGTERM reaches the built service while HTTP clients
  * stream updates and trackers acknowledge configs. Every response that arrives is complete JSON:
  * 200 `success: true` (and then stored, exactly), or 503 for a request that arrived on an open
  * connection after closing began. Connection errors only after the signal. No other 5xx. The

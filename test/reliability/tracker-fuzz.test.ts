@@ -1,5 +1,5 @@
 /**
- * Generated tracker payloads (issue 5.3): random bytes, random JSON and near-valid `ack` and
+ * Generated tracker payloads (docs/reliability.md#3-generated-bad-input): random bytes, random JSON and near-valid `ack` and
  * `reported` messages, through the DeviceService (in-process, many runs) and through the real
  * broker (a few hundred). Properties: never a throw, never a crash; stored settings and versions
  * never change; an answer changes the sync state only when it is a valid ack of the current

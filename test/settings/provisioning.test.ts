@@ -10,7 +10,7 @@ import { AuthService } from '../../src/settings/auth-service.js';
 import { provision, ProvisioningError, type ProvisionReport } from '../../src/settings/provisioning.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
-const SPEC_EXAMPLE = {
+const DOCS_EXAMPLE = {
   models: [
     { code: 'panic_button', tracking_profile: null },
     { code: 'fmb920', tracking_profile: 'telfm' },
@@ -96,12 +96,12 @@ async function rejects(t: Test, core: Core, file: unknown, ...expected: (string 
 
 const auth = (store: Store) => new AuthService(store, { sessionIdleMs: 1e9, maxLoginFailures: 10, loginWindowMs: 1e6 });
 
-t.test('the SPEC §2 example imports; the report carries generated ids, secrets and keys', async (t) => {
+t.test('the example of docs/provisioning.md imports; the report carries generated ids, secrets and keys', async (t) => {
   const core = open(t);
   const { store } = core;
-  const report = await provision(store, core.profiles, SPEC_EXAMPLE);
+  const report = await provision(store, core.profiles, DOCS_EXAMPLE);
 
-  t.same(report.models, SPEC_EXAMPLE.models);
+  t.same(report.models, DOCS_EXAMPLE.models);
   t.equal(report.users.length, 2);
   const [alice, bob] = report.users as [ProvisionReport['users'][number], ProvisionReport['users'][number]];
   t.match(alice, { login: 'alice@example.com', created: true });
@@ -145,8 +145,8 @@ t.test('the SPEC §2 example imports; the report carries generated ids, secrets 
 t.test('secrets are stored only as digests: no plain secret in the database file', async (t) => {
   const core = open(t);
   const file = {
-    ...SPEC_EXAMPLE,
-    trackers: [...SPEC_EXAMPLE.trackers, { owner: 'bob@example.com', model: 'gl200', device_id: '356307042441099' }],
+    ...DOCS_EXAMPLE,
+    trackers: [...DOCS_EXAMPLE.trackers, { owner: 'bob@example.com', model: 'gl200', device_id: '356307042441099' }],
   };
   const report = await provision(core.store, core.profiles, file);
   const generatedSecret = report.trackers[2]!.device_secret!;
@@ -173,9 +173,9 @@ t.test('secrets are stored only as digests: no plain secret in the database file
 t.test('re-importing the same file changes nothing', async (t) => {
   const core = open(t);
   const file = {
-    ...SPEC_EXAMPLE,
+    ...DOCS_EXAMPLE,
     trackers: [
-      ...SPEC_EXAMPLE.trackers,
+      ...DOCS_EXAMPLE.trackers,
       // no id, no secret: generated once, then found again by owner + device
       { owner: 'bob@example.com', label: 'Van', model: 'gl200', device_id: '356307042441099' },
       // a clone without id: found again as bob's clone of 1001... owner alice clones bob's van
@@ -213,7 +213,7 @@ t.test('re-importing the same file changes nothing', async (t) => {
 
 t.test('upserts: passwords change, keys and bindings are added, never removed', async (t) => {
   const core = open(t);
-  const first = await provision(core.store, core.profiles, SPEC_EXAMPLE);
+  const first = await provision(core.store, core.profiles, DOCS_EXAMPLE);
   const newKey = 'fedcba9876543210fedcba9876543210';
   const report = await provision(core.store, core.profiles, {
     users: [{ login: 'ALICE@example.com', password: 'changed', api_keys: [newKey] }],
@@ -252,7 +252,7 @@ t.test('a model without a tracking profile is fine', async (t) => {
 
 t.test('a moved tracker takes its clones along', async (t) => {
   const core = open(t);
-  await provision(core.store, core.profiles, SPEC_EXAMPLE);
+  await provision(core.store, core.profiles, DOCS_EXAMPLE);
   await provision(core.store, core.profiles, {
     trackers: [{ id: 1001, owner: 'alice@example.com', model: 'telfm', device_id: 'replacement-1' }],
   });
@@ -263,7 +263,7 @@ t.test('a moved tracker takes its clones along', async (t) => {
 
 t.test('rejections name the entry and change nothing', async (t) => {
   const core = open(t);
-  await provision(core.store, core.profiles, SPEC_EXAMPLE);
+  await provision(core.store, core.profiles, DOCS_EXAMPLE);
   const alice = { login: 'alice@example.com', password: 'secret-1' };
 
   await rejects(t, core, { trackers: [{ id: 1002, owner: 'bob@example.com', clone_of: 1005 }] },
@@ -373,7 +373,7 @@ t.test('nothing is written when a write fails midway (one transaction)', async (
   core.store.trackers.bind = () => {
     throw new Error('disk on fire');
   };
-  await t.rejects(provision(core.store, core.profiles, SPEC_EXAMPLE), /disk on fire/);
+  await t.rejects(provision(core.store, core.profiles, DOCS_EXAMPLE), /disk on fire/);
   core.store.trackers.bind = bind;
   t.same(dump(core.store), before);
 });

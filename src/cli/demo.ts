@@ -1,4 +1,3 @@
-import { loadConfig } from '../config/load.js';
 import type { CompiledProfile, Settings } from '../profiles/index.js';
 import { openCore } from '../server.js';
 import { AuthService, principalOf } from '../settings/auth-service.js';
@@ -17,6 +16,7 @@ import {
   demoProvisioningFile,
 } from './demo-data.js';
 import { parseArgs, UsageError } from './usage-error.js';
+import { loadConfigNamingDatabase } from './database.js';
 
 const HOST = '127.0.0.1';
 
@@ -56,7 +56,7 @@ const sq = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 export async function demo(args: readonly string[]): Promise<number> {
   const { values: options, positionals } = parseArgs(args, { json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('usage: trackconf demo [--json]');
-  const config = loadConfig();
+  const config = loadConfigNamingDatabase();
   const { store, profiles } = openCore(config);
   try {
     checkIdsFree(store);

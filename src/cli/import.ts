@@ -1,8 +1,8 @@
-import { loadConfig } from '../config/load.js';
 import { JsonFileError, readJson } from '../json.js';
 import { openCore } from '../server.js';
 import { provision, ProvisioningError } from '../settings/provisioning.js';
 import { parseArgs, UsageError } from './usage-error.js';
+import { loadConfigNamingDatabase } from './database.js';
 
 function readFile(file: string): unknown {
   try {
@@ -23,7 +23,7 @@ export async function importCommand(args: readonly string[]): Promise<number> {
   const file = positionals[0]!;
   // The file first: a bad path or invalid JSON must not even open (or create) the database.
   const input = readFile(file);
-  const config = loadConfig();
+  const config = loadConfigNamingDatabase();
   const { store, profiles } = openCore(config);
   try {
     const report = await provision(store, profiles, input);

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCli } from '../helpers/cli.js';
+import { builtCli, runCli } from '../helpers/cli.js';
 import { digestMatches } from '../../src/auth/crypto.js';
 import {
   DEMO_CLONE,
@@ -166,4 +168,17 @@ t.test('demo does not take over a tracker id of another account', async (t) => {
     t.same(store.db.prepare('SELECT * FROM trackers').all(), before);
     t.equal(store.users.findByLogin(DEMO_USER.login), undefined, 'nothing seeded');
   });
+});
+
+t.test('the database used is named by its absolute path: the default follows the current directory', async (t) => {
+  const cwd = t.testdir();
+  const run = spawnSync(process.execPath, [builtCli(), 'demo', '--json'], {
+    cwd,
+    env: { ...process.env, TRACKCONF_DB: '', TRACKCONF_CONFIG: '' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  t.equal(run.status, 0, run.stderr);
+  t.equal(run.stderr, `trackconf: database ${join(cwd, 'data', 'trackconf.db')}\n`, 'one line on stderr');
+  t.ok(existsSync(join(cwd, 'data', 'trackconf.db')), 'and that is where it seeded');
 });

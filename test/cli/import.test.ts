@@ -59,7 +59,7 @@ t.test('import of a valid file: exit 0, a JSON report; re-import changes nothing
   const db = join(dir, 't.db');
   const run = cli(db, 'import', join(dir, 'file.json'));
   t.equal(run.code, 0, run.stderr);
-  t.equal(run.stderr, '');
+  t.equal(run.stderr, `trackconf: database ${db}\n`, 'only the database it used, by its absolute path');
   const report = JSON.parse(run.stdout) as {
     users: { login: string; api_keys?: string[] }[];
     trackers: { id: number; device_id: string; device_secret?: string; created: boolean }[];

@@ -85,7 +85,7 @@ t.test(`SIGKILL ${KILLS} times during a stream of updates (seed ${SEED})`, async
         return tracker;
       }),
     );
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 30_000; // a deadline for the trackers to catch up, not a timing assertion
     const expecting = () =>
       devices.filter((_d, i) => reads[i]!.sync.version > 0 && (trackers[i]!.latest?.version ?? 0) < reads[i]!.sync.version);
     while (expecting().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 /**
  * What `trackconf backup` costs the service it copies (docs/operations.md#backup-and-restore).
  *
@@ -15,11 +16,17 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { startServer } from '../src/server.js';
 import { provision } from '../src/settings/provisioning.js';
-import { arg } from './lib/args.js';
 
-const VERSIONS = Number(arg('--versions', '200000'));
-const CLIENTS = Number(arg('--clients', '8'));
-const dir = resolve(arg('--dir', join('data', 'bench')));
+const { values: options } = parseArgs({
+  options: {
+    versions: { type: 'string', default: '200000' },
+    clients: { type: 'string', default: '8' },
+    dir: { type: 'string', default: join('data', 'bench') },
+  },
+});
+const VERSIONS = Number(options.versions);
+const CLIENTS = Number(options.clients);
+const dir = resolve(options.dir);
 const TRACKERS = 1000;
 const API_KEY = '0123456789abcdef0123456789abcdef';
 
@@ -33,27 +40,44 @@ async function main(): Promise<void> {
   const db = join(dir, 'backup-while-serving.db');
   const copy = join(dir, 'backup-while-serving.copy.db');
   for (const file of [db, copy]) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  const config = loadConfig({}, {
-    db,
-    http: { host: '127.0.0.1', port: 0 },
-    mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
-    rateLimit: { perCredential: 0, perAddress: 0 },
-    logLevel: 'warn',
-  });
+  const config = loadConfig(
+    {},
+    {
+      db,
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
+      rateLimit: { perCredential: 0, perAddress: 0 },
+      logLevel: 'warn',
+    },
+  );
   const server = await startServer(config);
   const login = 'backup@example.com';
   await provision(server.store, server.profiles, {
     users: [{ login, password: 'backup-password-1', api_keys: [API_KEY] }],
     trackers: Array.from({ length: TRACKERS }, (_, i) => ({
-      id: 100_000 + i, owner: login, label: `T${i}`, model: 'telfm', device_id: String(860_000_000_000_000 + i), device_secret: `secret-${i}`,
+      id: 100_000 + i,
+      owner: login,
+      label: `T${i}`,
+      model: 'telfm',
+      device_id: String(860_000_000_000_000 + i),
+      device_secret: `secret-${i}`,
     })),
   });
   // History to copy, written straight into the table (the figure is about copying it).
-  const settings = JSON.stringify({ tracking_angle: 30, tracking_distance: 100, tracking_interval: 60, on_stop_tracking_interval: 600, sleep_mode: 'disabled', stop_detection: 'ignition', padding: 'x'.repeat(100) });
+  const settings = JSON.stringify({
+    tracking_angle: 30,
+    tracking_distance: 100,
+    tracking_interval: 60,
+    on_stop_tracking_interval: 600,
+    sleep_mode: 'disabled',
+    stop_detection: 'ignition',
+    padding: 'x'.repeat(100),
+  });
   const devices = server.store.db.prepare<[], { id: number }>('SELECT id FROM devices').all();
   const insert = server.store.db.prepare('INSERT INTO settings_versions (device, version, settings, changed_by, changed_at) VALUES (?, ?, ?, NULL, ?)');
   server.store.transaction(() => {
-    for (let i = 0; i < VERSIONS; i++) insert.run(devices[i % devices.length]!.id, 1_000_000 + Math.floor(i / devices.length), settings, new Date().toISOString());
+    for (let i = 0; i < VERSIONS; i++)
+      insert.run(devices[i % devices.length]!.id, 1_000_000 + Math.floor(i / devices.length), settings, new Date().toISOString());
   });
   server.store.db.pragma('wal_checkpoint(TRUNCATE)');
 
@@ -68,7 +92,18 @@ async function main(): Promise<void> {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ hash: API_KEY, tracker_id: trackerId, tracking_settings: { tracking_angle: 30, tracking_distance: 100, tracking_interval: 30 + (n % 500), on_stop_tracking_interval: 600, sleep_mode: 'disabled', stop_detection: 'ignition' } }),
+        body: JSON.stringify({
+          hash: API_KEY,
+          tracker_id: trackerId,
+          tracking_settings: {
+            tracking_angle: 30,
+            tracking_distance: 100,
+            tracking_interval: 30 + (n % 500),
+            on_stop_tracking_interval: 600,
+            sleep_mode: 'disabled',
+            stop_detection: 'ignition',
+          },
+        }),
       });
       const body = (await response.json()) as { success: boolean };
       const at = phase as typeof phase | 'stop'; // it changes while the request is out
@@ -82,7 +117,10 @@ async function main(): Promise<void> {
   const began = performance.now();
   const cli = resolve('dist', 'src', 'cli', 'main.js');
   const result = await new Promise<{ code: number | null; stdout: string }>((done) => {
-    const child = spawn(process.execPath, [cli, 'backup', copy], { env: { ...process.env, TRACKCONF_DB: db, TRACKCONF_CONFIG: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [cli, 'backup', copy], {
+      env: { ...process.env, TRACKCONF_DB: db, TRACKCONF_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.once('close', (code) => done({ code, stdout }));

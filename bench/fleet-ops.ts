@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 /**
  * Fleet operations at fleet scale (docs/benchmarks.md#fleet-operations): bulk_update of N trackers
  * (real and dry run, by tracker_ids and by model) and the first page of history of a device with M
@@ -18,23 +19,35 @@ import { principalOf } from '../src/settings/auth-service.js';
 import { provision } from '../src/settings/provisioning.js';
 import { TrackerService } from '../src/settings/tracker-service.js';
 import { NO_PUBLISHER } from '../src/settings/types.js';
-import { arg } from './lib/args.js';
 
-const TRACKERS = Number(arg('--trackers', '10000'));
-const VERSIONS = Number(arg('--versions', '10000'));
-const RUNS = Number(arg('--runs', '3'));
+const { values: options } = parseArgs({
+  options: { trackers: { type: 'string', default: '10000' }, versions: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } },
+});
+const TRACKERS = Number(options.trackers);
+const VERSIONS = Number(options.versions);
+const RUNS = Number(options.runs);
 const API_KEY = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0';
 const LOGIN = 'bench@example.com';
-const SETTINGS = { tracking_angle: 30, tracking_distance: 100, tracking_interval: 60, on_stop_tracking_interval: 600, sleep_mode: 'disabled', stop_detection: 'ignition' };
+const SETTINGS = {
+  tracking_angle: 30,
+  tracking_distance: 100,
+  tracking_interval: 60,
+  on_stop_tracking_interval: 600,
+  sleep_mode: 'disabled',
+  stop_detection: 'ignition',
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'trackconf-fleet-bench-'));
-const config = loadConfig({}, {
-  db: join(dir, 'bench.db'),
-  http: { host: '127.0.0.1', port: 0, bodyLimit: 1_048_576 },
-  mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
-  rateLimit: { perCredential: 0, perAddress: 0 },
-  logLevel: 'silent',
-});
+const config = loadConfig(
+  {},
+  {
+    db: join(dir, 'bench.db'),
+    http: { host: '127.0.0.1', port: 0, bodyLimit: 1_048_576 },
+    mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
+    rateLimit: { perCredential: 0, perAddress: 0 },
+    logLevel: 'silent',
+  },
+);
 const server = await startServer(config);
 const url = `http://127.0.0.1:${server.ports.http}`;
 
@@ -59,7 +72,12 @@ try {
   await provision(server.store, server.profiles, {
     users: [{ login: LOGIN, password: 'bench-password-1', api_keys: [API_KEY] }],
     trackers: ids.map((id, i) => ({
-      id, owner: LOGIN, label: `Bench ${id}`, model: 'telfm', device_id: `86000${String(i).padStart(10, '0')}`, device_secret: `secret-${i}`,
+      id,
+      owner: LOGIN,
+      label: `Bench ${id}`,
+      model: 'telfm',
+      device_id: `86000${String(i).padStart(10, '0')}`,
+      device_secret: `secret-${i}`,
     })),
   });
   results.provision_seconds = round((performance.now() - t0) / 1000);

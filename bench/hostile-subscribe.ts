@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 /**
  * How long `/health` and a `tracker/settings/tracking/read` take while a sub-user who sees one
  * tracker sends one SUBSCRIBE of 10 wildcard filters, in a fleet of `--devices` configured devices
@@ -13,17 +14,34 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqttPacket from 'mqtt-packet';
 import { connect as netConnect } from 'node:net';
-import { arg } from './lib/args.js';
 import { HttpConnection, encodeRequest } from './lib/http-load.js';
 import { freePort, stopProcess, waitForPort } from './lib/proc.js';
 import { ROOT } from './lib/targets.js';
 
-const DEVICES = Number(arg('--devices', '50000'));
-const ROUNDS = Number(arg('--rounds', '3'));
-const MAIN = arg('--main', join(ROOT, 'dist/src/cli/main.js'));
+const { values: options } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '50000' },
+    rounds: { type: 'string', default: '3' },
+    main: { type: 'string', default: join(ROOT, 'dist/src/cli/main.js') },
+  },
+});
+const DEVICES = Number(options.devices);
+const ROUNDS = Number(options.rounds);
+const MAIN = options.main;
 const OWNER = { login: 'owner@example.com', password: 'owner-password-1' };
 const VIEWER = { login: 'viewer@example.com', password: 'viewer-password-1' };
-const FILTERS = ['#', 'trackers/#', 'trackers/+/config/#', 'trackers/+/config/tracking', 'trackers/+/+/tracking', '+/+/config/tracking', '+/#', 'trackers/+/#', '+/+/+/+', 'trackers/+/config/+'];
+const FILTERS = [
+  '#',
+  'trackers/#',
+  'trackers/+/config/#',
+  'trackers/+/config/tracking',
+  'trackers/+/+/tracking',
+  '+/+/config/tracking',
+  '+/#',
+  'trackers/+/#',
+  '+/+/+/+',
+  'trackers/+/config/+',
+];
 
 const deviceId = (i: number) => `87${String(i).padStart(13, '0')}`;
 
@@ -54,11 +72,11 @@ function provision(dir: string, env: NodeJS.ProcessEnv, db: string): void {
   const sqlite = new Database(db);
   const settings = JSON.stringify({ tracking_interval: 60, tracking_distance: 200, tracking_angle: 25, sleep_mode: 'disabled', sleep_timeout: 300 });
   sqlite.exec('BEGIN');
+  sqlite.prepare("UPDATE device_sync SET version = 1, settings = ?, state = 'pending', changed_at = '2026-01-01T00:00:00.000Z'").run(settings);
   sqlite
-    .prepare("UPDATE device_sync SET version = 1, settings = ?, state = 'pending', changed_at = '2026-01-01T00:00:00.000Z'")
-    .run(settings);
-  sqlite
-    .prepare("INSERT INTO device_sync (device, version, settings, state, changed_at) SELECT id, 1, ?, 'pending', '2026-01-01T00:00:00.000Z' FROM devices WHERE id NOT IN (SELECT device FROM device_sync)")
+    .prepare(
+      "INSERT INTO device_sync (device, version, settings, state, changed_at) SELECT id, 1, ?, 'pending', '2026-01-01T00:00:00.000Z' FROM devices WHERE id NOT IN (SELECT device FROM device_sync)",
+    )
     .run(settings);
   sqlite.exec('COMMIT');
   sqlite.close();
@@ -86,7 +104,16 @@ async function observer(port: number) {
   const wait = (key: string) => new Promise<void>((resolve) => waiting.set(key, resolve));
   const connack = wait('connack');
   socket.write(
-    mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'viewer-dash', username: VIEWER.login, password: Buffer.from(VIEWER.password), clean: true, keepalive: 0 }),
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'viewer-dash',
+      username: VIEWER.login,
+      password: Buffer.from(VIEWER.password),
+      clean: true,
+      keepalive: 0,
+    }),
   );
   await connack;
   let id = 1;
@@ -143,7 +170,9 @@ async function main(): Promise<void> {
         timed(reads, httpPort, '/tracker/settings/tracking/read', readBody),
         subscribing,
       ]);
-      log(`round ${round}: 10-filter wildcard SUBSCRIBE → SUBACK ${subackMs.toFixed(1)} ms; meanwhile /health ${healthMs.toFixed(1)} ms, read ${readMs.toFixed(1)} ms`);
+      log(
+        `round ${round}: 10-filter wildcard SUBSCRIBE → SUBACK ${subackMs.toFixed(1)} ms; meanwhile /health ${healthMs.toFixed(1)} ms, read ${readMs.toFixed(1)} ms`,
+      );
       await new Promise((r) => setTimeout(r, 500));
     }
     viewer.close();

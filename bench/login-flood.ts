@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 /**
  * What a flood of bad `user/auth` calls costs another user's `read` and `update` (docs/reliability.md,
  * "Hostile clients").
@@ -19,14 +20,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { arg } from './lib/args.js';
 import { Samples, nowUs, sleep } from './lib/stats.js';
 import { DEMO_UPDATE, DEMO_USER } from '../src/cli/demo-data.js';
 
-const flood = Number(arg('--flood', '300'));
-const calls = Number(arg('--calls', '200'));
-const mode = arg('--mode', 'waves');
-const configFile = arg('--config', '');
+const { values: options } = parseArgs({
+  options: {
+    flood: { type: 'string', default: '300' },
+    calls: { type: 'string', default: '200' },
+    mode: { type: 'string', default: 'waves' },
+    config: { type: 'string', default: '' },
+  },
+});
+const flood = Number(options.flood);
+const calls = Number(options.calls);
+const mode = options.mode;
+const configFile = options.config;
 const main = resolve('dist/src/cli/main.js');
 
 function freePort(): Promise<number> {

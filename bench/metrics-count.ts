@@ -9,7 +9,13 @@ import { ACTIONS } from '../src/http/actions.js';
 import { Metrics } from '../src/metrics.js';
 
 const N = 10_000_000;
-const sources = { connectedTrackers: () => 0, trackersByState: () => [], walBytes: () => 0, malformedPayloads: () => 0, loginFailures: () => ({ failures: 0, throttled: 0 }) };
+const sources = {
+  connectedTrackers: () => 0,
+  trackersByState: () => [],
+  walBytes: () => 0,
+  malformedPayloads: () => 0,
+  loginFailures: () => ({ failures: 0, throttled: 0 }),
+};
 const metrics = new Metrics(sources, ACTIONS.keys(), { node: 'bench' });
 const counter = new Counter({ name: 'bench_total', help: 'bench', labelNames: ['call', 'code'], registers: [new Registry()] });
 const child = counter.labels('tracker/settings/tracking/read', '0');

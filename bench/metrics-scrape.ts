@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 /**
  * What one `GET /metrics` costs with a fleet of 10,000 trackers (docs/operations.md#metrics).
  *
@@ -13,11 +14,17 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { startServer } from '../src/server.js';
 import { provision } from '../src/settings/provisioning.js';
-import { arg } from './lib/args.js';
 
-const TRACKERS = Number(arg('--trackers', '10000'));
-const SCRAPES = Number(arg('--scrapes', '200'));
-const dir = resolve(arg('--dir', join('data', 'bench')));
+const { values: options } = parseArgs({
+  options: {
+    trackers: { type: 'string', default: '10000' },
+    scrapes: { type: 'string', default: '200' },
+    dir: { type: 'string', default: join('data', 'bench') },
+  },
+});
+const TRACKERS = Number(options.trackers);
+const SCRAPES = Number(options.scrapes);
+const dir = resolve(options.dir);
 
 function summary(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -46,11 +53,9 @@ async function main(): Promise<void> {
   const states = ['pending', 'delivered', 'applied', 'rejected'];
   const now = new Date().toISOString();
   server.store.transaction(() => {
-    const insert = server.store.db.prepare(
-      `INSERT INTO device_sync (device, version, settings, state, changed_at) VALUES (?, 1, '{}', ?, ?)`,
-    );
+    const insert = server.store.db.prepare(`INSERT INTO device_sync (device, version, settings, state, changed_at) VALUES (?, 1, '{}', ?, ?)`);
     const devices = server.store.db.prepare<[], { id: number }>('SELECT id FROM devices').all();
-    devices.forEach(({ id }, i) => insert.run(id, states[i % states.length], now));
+    for (const [i, { id }] of devices.entries()) insert.run(id, states[i % states.length], now);
   });
   const url = `http://127.0.0.1:${server.ports.http}/metrics`;
   for (let i = 0; i < 20; i++) await (await fetch(url)).text(); // warm up

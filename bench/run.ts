@@ -10,21 +10,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Fleet, publishRetained } from './lib/fleet.js';
 import { closedLoop, encodeRequest, pacedLoop, type HttpResponse } from './lib/http-load.js';
 import { PhaseProfiler } from './lib/inspector.js';
 import { TASKSET, cpusAllowed, freePort, sampleProc, type ProcSample } from './lib/proc.js';
 import { Samples, ms, nowUs, sleep } from './lib/stats.js';
-import {
-  BENCH_PROFILE,
-  ROOT,
-  benchFleet,
-  ensureMosquitto,
-  startMosquitto,
-  startRawHttp,
-  startService,
-  type BenchTracker,
-} from './lib/targets.js';
+import { BENCH_PROFILE, ROOT, benchFleet, ensureMosquitto, startMosquitto, startRawHttp, startService, type BenchTracker } from './lib/targets.js';
 
 const SERVICE_CORE = TASKSET ? 0 : undefined;
 const LOAD_CORE = 1;
@@ -46,25 +38,40 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const has = (flag: string) => argv.includes(flag);
-  const value = (flag: string): number | undefined => {
-    const i = argv.indexOf(flag);
-    if (i < 0) return undefined;
-    const n = Number(argv[i + 1]);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a number`);
+  const number = { type: 'string' } as const;
+  const flag = { type: 'boolean' } as const;
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: flag,
+      profile: flag,
+      'no-mosquitto': flag,
+      trackers: number,
+      'phase-seconds': number,
+      'soak-seconds': number,
+      'soak-rate': number,
+      'connect-window': number,
+      'storm-window': number,
+    },
+  });
+  const value = (name: keyof typeof values): number | undefined => {
+    const text = values[name];
+    if (typeof text !== 'string') return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} needs a number`);
     return n;
   };
-  const quick = has('--quick');
+  const quick = values.quick === true;
   return {
     quick,
-    trackers: value('--trackers') ?? (quick ? 2_000 : 10_000),
-    phaseSeconds: value('--phase-seconds') ?? (quick ? 8 : 20),
-    soakSeconds: value('--soak-seconds') ?? (quick ? 0 : 600),
-    soakRate: value('--soak-rate') ?? 500,
-    profile: has('--profile'),
-    mosquitto: !has('--no-mosquitto'),
-    connectWindow: value('--connect-window') ?? 100,
-    stormWindow: value('--storm-window') ?? 100,
+    trackers: value('trackers') ?? (quick ? 2_000 : 10_000),
+    phaseSeconds: value('phase-seconds') ?? (quick ? 8 : 20),
+    soakSeconds: value('soak-seconds') ?? (quick ? 0 : 600),
+    soakRate: value('soak-rate') ?? 500,
+    profile: values.profile === true,
+    mosquitto: values['no-mosquitto'] !== true,
+    connectWindow: value('connect-window') ?? 100,
+    stormWindow: value('storm-window') ?? 100,
     readConnections: 50,
     pacedConnections: 100,
   };
@@ -795,7 +802,15 @@ function evaluate(results: Record<string, any>, options: Options): TargetRow[] {
 
 function printTable(rows: TargetRow[], machine: Record<string, unknown>, options: Options): void {
   const header: TargetRow = { workload: 'workload', figure: 'figure', value: 'trackconf', baseline: 'baseline', ratio: 'ratio', target: 'target', met: null };
-  const cells = (r: TargetRow) => [r.workload, r.figure, r.value, r.baseline, r.ratio, r.target, r === header ? 'met' : r.met === null ? '—' : r.met ? 'yes' : 'NO'];
+  const cells = (r: TargetRow) => [
+    r.workload,
+    r.figure,
+    r.value,
+    r.baseline,
+    r.ratio,
+    r.target,
+    r === header ? 'met' : r.met === null ? '—' : r.met ? 'yes' : 'NO',
+  ];
   const all = [header, ...rows].map(cells);
   const widths = all[0]!.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
   const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
@@ -809,7 +824,7 @@ function printTable(rows: TargetRow[], machine: Record<string, unknown>, options
     ...all.slice(1).map(line),
     '',
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 // ---------------------------------------------------------------- entry

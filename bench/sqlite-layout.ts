@@ -1,7 +1,7 @@
 /**
- * What one accepted update costs SQLite, by the layout of the settings history (docs/benchmarks.md,
- * fix G): the schema-1 table keyed by (device, version) WITHOUT ROWID against the append-only log
- * with a unique (device, version) index (migration 2).
+ * What one accepted update costs SQLite, by the layout of the settings history (docs/benchmarks.md):
+ * the schema-1 table keyed by (device, version) WITHOUT ROWID against the append-only log with a
+ * unique (device, version) index (migration 2).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/sqlite-layout.js [--rounds N] [--dir PATH]
  *
@@ -13,10 +13,11 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { arg } from './lib/args.js';
+import { parseArgs } from 'node:util';
 
-const ROUNDS = Number(arg('--rounds', '1500'));
-const dir = resolve(arg('--dir', join('data', 'bench')));
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1500' }, dir: { type: 'string', default: join('data', 'bench') } } });
+const ROUNDS = Number(values.rounds);
+const dir = resolve(values.dir);
 const DEVICES = 10_000;
 const GROUP = 40;
 const WARM_UP = 300;
@@ -59,7 +60,14 @@ function run(name: keyof typeof LAYOUTS) {
   const markDelivered = db.prepare<[string, number, number]>(
     `UPDATE device_sync SET state = 'delivered', delivered_at = ? WHERE device = ? AND version = ? AND state = 'pending'`,
   );
-  const settings = JSON.stringify({ tracking_angle: 30, tracking_distance: 100, tracking_interval: 60, on_stop_tracking_interval: 600, sleep_mode: 'disabled', stop_detection: 'ignition' });
+  const settings = JSON.stringify({
+    tracking_angle: 30,
+    tracking_distance: 100,
+    tracking_interval: 60,
+    on_stop_tracking_interval: 600,
+    sleep_mode: 'disabled',
+    stop_detection: 'ignition',
+  });
   const versions = new Int32Array(DEVICES + 1);
   let seed = 1;
   const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
@@ -86,7 +94,13 @@ function run(name: keyof typeof LAYOUTS) {
   const used = process.cpuUsage(cpu);
   db.close();
   const updates = ROUNDS * GROUP;
-  return { layout: name, updates, user_us: round1(used.user / updates), system_us: round1(used.system / updates), cpu_us: round1((used.user + used.system) / updates) };
+  return {
+    layout: name,
+    updates,
+    user_us: round1(used.user / updates),
+    system_us: round1(used.system / updates),
+    cpu_us: round1((used.user + used.system) / updates),
+  };
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;

@@ -11,12 +11,13 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { arg } from './lib/args.js';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/index.js';
 
-const updates = Number(arg('--updates', '3000'));
-const dir = resolve(arg('--dir', join('data', 'bench')));
+const { values } = parseArgs({ options: { updates: { type: 'string', default: '3000' }, dir: { type: 'string', default: join('data', 'bench') } } });
+const updates = Number(values.updates);
+const dir = resolve(values.dir);
 const DEVICES = 100;
 
 function percentile(sorted: number[], p: number): number {
@@ -34,7 +35,14 @@ function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   for (let d = 1; d <= DEVICES; d++) addDevice.run(d, `dev-${d}`);
   const versions = new Map<number, number>();
   const latencies: number[] = [];
-  const settings = JSON.stringify({ tracking_angle: 30, tracking_distance: 100, tracking_interval: 60, on_stop_tracking_interval: 600, sleep_mode: 'disabled', stop_detection: 'ignition' });
+  const settings = JSON.stringify({
+    tracking_angle: 30,
+    tracking_distance: 100,
+    tracking_interval: 60,
+    on_stop_tracking_interval: 600,
+    sleep_mode: 'disabled',
+    stop_detection: 'ignition',
+  });
   const started = performance.now();
   for (let i = 0; i < updates; i++) {
     const device = (i % DEVICES) + 1;

@@ -19,10 +19,43 @@ import { pathToFileURL } from 'node:url';
 const CODE_RE = /^[a-z0-9][a-z0-9_]*$/;
 
 const CYRILLIC = {
-  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ё: 'yo', ж: 'zh', з: 'z', и: 'i', й: 'y',
-  к: 'k', л: 'l', м: 'm', н: 'n', о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f',
-  х: 'kh', ц: 'ts', ч: 'ch', ш: 'sh', щ: 'shch', ъ: '', ы: 'y', ь: '', э: 'e', ю: 'yu', я: 'ya',
-  і: 'i', ї: 'yi', є: 'ye', ґ: 'g',
+  а: 'a',
+  б: 'b',
+  в: 'v',
+  г: 'g',
+  д: 'd',
+  е: 'e',
+  ё: 'yo',
+  ж: 'zh',
+  з: 'z',
+  и: 'i',
+  й: 'y',
+  к: 'k',
+  л: 'l',
+  м: 'm',
+  н: 'n',
+  о: 'o',
+  п: 'p',
+  р: 'r',
+  с: 's',
+  т: 't',
+  у: 'u',
+  ф: 'f',
+  х: 'kh',
+  ц: 'ts',
+  ч: 'ch',
+  ш: 'sh',
+  щ: 'shch',
+  ъ: '',
+  ы: 'y',
+  ь: '',
+  э: 'e',
+  ю: 'yu',
+  я: 'ya',
+  і: 'i',
+  ї: 'yi',
+  є: 'ye',
+  ґ: 'g',
 };
 
 export function modelCode(name) {
@@ -33,12 +66,13 @@ export function modelCode(name) {
   return ascii.replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
 }
 
-const json = (value) => JSON.stringify(value, null, 2) + '\n';
+const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
 const byString = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 function rank(profiles) {
   return (a, b) => {
-    const pa = profiles[a], pb = profiles[b];
+    const pa = profiles[a],
+      pb = profiles[b];
     const fields = Object.keys(pb.fields).length - Object.keys(pa.fields).length;
     if (fields !== 0) return fields;
     const models = pa.models.length - pb.models.length;
@@ -86,9 +120,10 @@ export function buildModels(profiles) {
     const otherNames = [...new Set(sources.map((s) => s.name))].filter((n) => n !== name).sort(byString);
     if (otherNames.length > 0) notes.push(`the name${otherNames.length > 1 ? 's' : ''} ${otherNames.map((n) => `"${n}"`).join(', ')} derive the same code`);
     if (profiles[code] !== undefined) {
-      const why = code === chosen
-        ? `the code equals its own profile code ${code}, which already maps to itself`
-        : `the code equals the code of profile ${code}, which maps to itself (SPEC §2)`;
+      const why =
+        code === chosen
+          ? `the code equals its own profile code ${code}, which already maps to itself`
+          : `the code equals the code of profile ${code}, which maps to itself (docs/provisioning.md#rules)`;
       skipped.push({ code, name, listed_in: candidates, note: [why, ...notes].join('; ') });
       continue;
     }

@@ -1,5 +1,5 @@
 /**
- * The one error registry: Navixy's codes, descriptions and the HTTP status each maps to (SPEC §4).
+ * The one error registry: Navixy's codes, descriptions and the HTTP status each maps to (docs/errors.md).
  * HTTP maps these in src/http/errors.ts, MQTT never answers with them; docs/errors.md is kept in step
  * by test/errors.test.ts.
  */

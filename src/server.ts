@@ -41,9 +41,7 @@ export function openCore(
   const models = loadModels(config.modelsFile, profiles);
   // The service flushes the WAL off the event loop and holds every answer until it is on disk; a CLI
   // command, which exits right after its commit, lets SQLite sync inside the commit.
-  const store = openDatabaseFile(config.db, () =>
-    openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions }),
-  );
+  const store = openDatabaseFile(config.db, () => openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions }));
   store.transaction(() => {
     for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
   });
@@ -78,8 +76,7 @@ function openDatabaseFile<T>(file: string, open: () => T): T {
 function listenError(err: unknown, what: (port: number) => string): unknown {
   const e = err as { code?: unknown; syscall?: unknown; address?: unknown; port?: unknown };
   if (e.syscall !== 'listen' && e.code !== 'EADDRINUSE' && e.code !== 'EACCES' && e.code !== 'EADDRNOTAVAIL') return err;
-  const cause =
-    e.code === 'EADDRINUSE' ? 'the port is already in use' : e.code === 'EACCES' ? 'no permission to bind it' : String(e.code);
+  const cause = e.code === 'EADDRINUSE' ? 'the port is already in use' : e.code === 'EACCES' ? 'no permission to bind it' : String(e.code);
   return new ConfigError(`${what(Number(e.port))} ${String(e.address)}:${String(e.port)}: cannot listen: ${cause} (${String(e.code)})`);
 }
 

@@ -16,9 +16,12 @@ t.test('docs/errors.md lists exactly the registry', async (t) => {
   t.same(rows, registry);
 });
 
-t.test('the registry holds SPEC §4 codes once each', async (t) => {
+t.test('the registry holds each code of docs/errors.md once', async (t) => {
   const codes = Object.values(Errors).map((e) => e.code);
   t.same(codes, [...new Set(codes)], 'no duplicate code');
-  t.same([...codes].sort((a, b) => a - b), [1, 3, 4, 5, 6, 7, 9, 13, 15, 102, 105, 111, 201, 208, 214, 219, 1001]);
+  t.same(
+    [...codes].sort((a, b) => a - b),
+    [1, 3, 4, 5, 6, 7, 9, 13, 15, 102, 105, 111, 201, 208, 214, 219, 1001],
+  );
   for (const e of Object.values(Errors)) t.ok(e.http >= 400 && e.http < 600, `${e.code} maps to an error status`);
 });

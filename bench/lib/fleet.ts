@@ -7,7 +7,7 @@ import { Samples, nowUs } from './stats.js';
  * mqtt-packet over `net` (mqtt.js costs ~10× the memory and CPU per client, and the load core must
  * not be what saturates). Each tracker: CONNECT (clean session, client id = username = device id),
  * SUBSCRIBE QoS 1 to its config topic, PUBACK every QoS 1 PUBLISH, optionally answer `applied` on
- * its ack topic (SPEC §5).
+ * its ack topic (docs/mqtt.md#ack-tracker--service).
  */
 export interface FleetDevice {
   readonly deviceId: string;
@@ -202,9 +202,7 @@ export class Fleet {
           return;
         }
         tracker.subscribedAtUs = nowUs();
-        socket.write(
-          mqttPacket.generate({ cmd: 'subscribe', messageId: tracker.nextId++, subscriptions: [{ topic: tracker.topic, qos: 1 }] }),
-        );
+        socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: tracker.nextId++, subscriptions: [{ topic: tracker.topic, qos: 1 }] }));
         return;
       case 'suback':
         tracker.subackUs = nowUs();
@@ -264,11 +262,7 @@ export class Fleet {
  * One publisher client sends `messages` as retained QoS 1 PUBLISHes with at most `window` awaiting
  * their PUBACK (how the Mosquitto baseline gets the same retained configs trackconf serves).
  */
-export async function publishRetained(
-  port: number,
-  messages: ReadonlyArray<{ topic: string; payload: Buffer }>,
-  window = 100,
-): Promise<number> {
+export async function publishRetained(port: number, messages: ReadonlyArray<{ topic: string; payload: Buffer }>, window = 100): Promise<number> {
   const start = nowUs();
   const socket = connect({ port, host: '127.0.0.1', noDelay: true });
   const parser = mqttPacket.parser({ protocolVersion: 4 });
@@ -307,9 +301,7 @@ export async function publishRetained(
       }
     });
     socket.once('connect', () =>
-      socket.write(
-        mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'bench-publisher', keepalive: 0 }),
-      ),
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'bench-publisher', keepalive: 0 })),
     );
   });
   socket.end(mqttPacket.generate({ cmd: 'disconnect' }));

@@ -126,7 +126,10 @@ export async function closedLoop(options: {
 }): Promise<LoadResult> {
   const conns = await openConnections(options.port, options.connections);
   const samples = new Samples();
-  let requests = 0, ok = 0, errors = 0, non2xx = 0;
+  let requests = 0,
+    ok = 0,
+    errors = 0,
+    non2xx = 0;
   let measuring = false;
   let stop = false;
   const warmup = options.warmupMs ?? 0;
@@ -187,7 +190,11 @@ export async function pacedLoop(options: {
   const idle = [...conns];
   const waiting: Array<() => void> = [];
   const samples = new Samples();
-  let requests = 0, ok = 0, errors = 0, non2xx = 0, lateStarts = 0;
+  let requests = 0,
+    ok = 0,
+    errors = 0,
+    non2xx = 0,
+    lateStarts = 0;
   const inflight = new Set<Promise<void>>();
   const start = nowUs();
   const total = Math.round((options.rate * options.durationMs) / 1000);

@@ -71,8 +71,7 @@ process.on('exit', () => {
 
 /** Spawns `cmd` pinned to `core` with taskset when available (taskset execs: the pid is the command's). */
 export function spawnPinned(core: number | undefined, cmd: string, args: readonly string[], options: SpawnOptions): ChildProcess {
-  const child =
-    TASKSET && core !== undefined ? spawn(TASKSET, ['-c', String(core), cmd, ...args], options) : spawn(cmd, args, options);
+  const child = TASKSET && core !== undefined ? spawn(TASKSET, ['-c', String(core), cmd, ...args], options) : spawn(cmd, args, options);
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;

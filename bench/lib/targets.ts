@@ -93,9 +93,7 @@ export async function startService(options: {
     if (i > 100) throw new Error('service never became ready');
     await sleep(100);
   }
-  const auth = await conn.send(
-    encodeRequest(httpPort, { method: 'POST', path: '/user/auth', body: JSON.stringify(BENCH_USER) }),
-  );
+  const auth = await conn.send(encodeRequest(httpPort, { method: 'POST', path: '/user/auth', body: JSON.stringify(BENCH_USER) }));
   conn.close();
   const hash = (JSON.parse(auth.body.toString('utf8')) as { hash?: string }).hash;
   if (!hash) throw new Error(`user/auth failed: ${auth.body.toString('utf8')}`);

@@ -48,7 +48,7 @@ function remoteAddress(client: Client): string {
 }
 
 /**
- * Aedes' hooks for SPEC §5: who may connect, subscribe, publish and receive what. Safe defaults:
+ * Aedes' hooks for docs/mqtt.md#access-control: who may connect, subscribe, publish and receive what. Safe defaults:
  * a client without an identity can do nothing.
  */
 export class BrokerHooks {
@@ -111,11 +111,7 @@ export class BrokerHooks {
     );
   };
 
-  authorizeSubscribe = (
-    client: Client,
-    sub: Subscription,
-    done: (err: Error | null, sub?: Subscription | null) => void,
-  ): void => {
+  authorizeSubscribe = (client: Client, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void => {
     const identity = this.identities.get(client);
     const topic = sub.topic;
     if (!identity || topic.startsWith('$') || !this.withinLimits(client, identity, topic)) return done(null, null);

@@ -34,7 +34,7 @@ export interface Broker extends ConfigPublisher {
   close(): Promise<void>;
 }
 
-/** The embedded MQTT broker of SPEC §5, wired to the device service. */
+/** The embedded MQTT broker (docs/mqtt.md), wired to the device service. */
 export async function startBroker(devices: DeviceService, options: BrokerOptions, log: Logger): Promise<Broker> {
   const configs = new ConfigCache(devices);
   const hooks = new BrokerHooks(devices, configs, options, log);
@@ -62,7 +62,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     maxInflightInbound: options.maxInflightQos2,
   });
   const maxPacketBytes = options.maxPayloadBytes + PACKET_HEADROOM_BYTES;
-  let internals;
+  let internals: Awaited<ReturnType<typeof installAedesInternals>>;
   try {
     internals = await installAedesInternals(aedes, { maxPacketBytes, ...(options.followed && { followed: options.followed }) }, log);
   } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * Every MQTT topic of SPEC §5 is built and parsed here, nowhere else.
+ * Every MQTT topic (docs/mqtt.md#topics-and-payloads) is built and parsed here, nowhere else.
  *   trackers/<device_id>/config/tracking            service → tracker (retained)
  *   trackers/<device_id>/config/tracking/ack        tracker → service
  *   trackers/<device_id>/config/tracking/reported   tracker → service

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfigNamingDatabase } from './database.js';
 import { parseArgs, UsageError } from './usage-error.js';
 
 /** Pages copied per step unless --step says otherwise (the copy reads one snapshot throughout). */
@@ -26,7 +26,7 @@ function fsyncPath(path: string): void {
  * its commit to be on disk). Written to a temporary file, flushed, then renamed into place.
  */
 export async function backup(args: readonly string[]): Promise<number> {
-  const { options, positional } = parseArgs(args, { force: 'boolean', step: 'string' });
+  const { values: options, positionals: positional } = parseArgs(args, { force: { type: 'boolean' }, step: { type: 'string' } });
   if (positional.length !== 1) throw new UsageError('usage: trackconf backup <file> [--force] [--step <pages>]');
   const step = options.step === undefined ? PAGES_PER_STEP : Number(options.step);
   if (!Number.isInteger(step) || step < 1) throw new UsageError('--step wants a whole number of pages, 1 or more');
@@ -35,7 +35,7 @@ export async function backup(args: readonly string[]): Promise<number> {
     return 2;
   }
   const target = resolve(positional[0]!);
-  const config = loadConfig();
+  const config = loadConfigNamingDatabase();
   const source = resolve(config.db);
   if (!existsSync(source)) throw new UsageError(`backup: no database at ${source} (TRACKCONF_DB)`);
   if (target === source) throw new UsageError('backup: the target is the database itself');

@@ -9,7 +9,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-/** Every CLI command (SPEC §1). */
+/** Every CLI command (README.md#cli). */
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['serve', { summary: 'serve        run the HTTP API and the MQTT broker (what `npm start` runs)', run: serve }],
   ['import', { summary: 'import <file.json>  provision users, sub-users, models and trackers (prints a JSON report)', run: importCommand }],
@@ -18,7 +18,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   [
     'simulate',
     {
-      summary: 'simulate [--device id:secret]... [--count N] [--url mqtt://…] [--until-applied] [--json]\n               connect simulated trackers that apply and acknowledge their config',
+      summary:
+        'simulate [--device id:secret]... [--count N] [--url mqtt://…] [--until-applied] [--json]\n               connect simulated trackers that apply and acknowledge their config',
       run: simulate,
     },
   ],

@@ -1,5 +1,5 @@
 /**
- * The demo account of `trackconf demo` (SPEC §1), fixed so that `demo` is idempotent and `simulate`
+ * The demo account of `trackconf demo` (README.md#cli), fixed so that `demo` is idempotent and `simulate`
  * can connect the same devices. Demo credentials only: never use them for real trackers.
  */
 
@@ -35,37 +35,39 @@ export interface DemoDevice {
 }
 
 /** The demo fleet: four physical trackers of different models, each with a tracking profile. */
-export const DEMO_DEVICES: readonly DemoDevice[] = Object.freeze([
-  {
-    deviceId: '359632100000011',
-    secret: 'demo-secret-fmb640-0011',
-    trackerId: 900001,
-    model: 'teltonika_fmb640', // profile telfm5x
-    label: 'Demo truck (Teltonika FMB640)',
-    phone: '+15555550111',
-  },
-  {
-    deviceId: '359632100000029',
-    secret: 'demo-secret-gl200-0029',
-    trackerId: 900002,
-    model: 'gl200', // Queclink GL200: enum + boolean fields
-    label: 'Demo van (Queclink GL200)',
-  },
-  {
-    deviceId: '359632100000037',
-    secret: 'demo-secret-concox-0037',
-    trackerId: 900003,
-    model: 'concox_x1', // profile concoxgt06
-    label: 'Demo car (Concox X1)',
-  },
-  {
-    deviceId: '359632100000045',
-    secret: 'demo-secret-piccolo-0045',
-    trackerId: 900004,
-    model: 'piccolo_plus', // enums, a boolean and optional fields
-    label: 'Demo asset (Piccolo Plus)',
-  },
-].map((device) => Object.freeze(device)));
+export const DEMO_DEVICES: readonly DemoDevice[] = Object.freeze(
+  [
+    {
+      deviceId: '359632100000011',
+      secret: 'demo-secret-fmb640-0011',
+      trackerId: 900001,
+      model: 'teltonika_fmb640', // profile telfm5x
+      label: 'Demo truck (Teltonika FMB640)',
+      phone: '+15555550111',
+    },
+    {
+      deviceId: '359632100000029',
+      secret: 'demo-secret-gl200-0029',
+      trackerId: 900002,
+      model: 'gl200', // Queclink GL200: enum + boolean fields
+      label: 'Demo van (Queclink GL200)',
+    },
+    {
+      deviceId: '359632100000037',
+      secret: 'demo-secret-concox-0037',
+      trackerId: 900003,
+      model: 'concox_x1', // profile concoxgt06
+      label: 'Demo car (Concox X1)',
+    },
+    {
+      deviceId: '359632100000045',
+      secret: 'demo-secret-piccolo-0045',
+      trackerId: 900004,
+      model: 'piccolo_plus', // enums, a boolean and optional fields
+      label: 'Demo asset (Piccolo Plus)',
+    },
+  ].map((device) => Object.freeze(device)),
+);
 
 /** The viewer's clone of the first demo tracker: same device, may read, may not change (219). */
 export const DEMO_CLONE = Object.freeze({
@@ -91,7 +93,7 @@ export const DEMO_UPDATE = Object.freeze({
   trackingSettings: Object.freeze({ tracking_interval: 60, tracking_distance: 200 }),
 });
 
-/** The provisioning file (SPEC §2) that seeds the demo; imported through `provision`. */
+/** The provisioning file (docs/provisioning.md) that seeds the demo; imported through `provision`. */
 export function demoProvisioningFile() {
   return {
     users: [

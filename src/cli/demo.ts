@@ -1,4 +1,3 @@
-import { loadConfig } from '../config/load.js';
 import type { CompiledProfile, Settings } from '../profiles/index.js';
 import { openCore } from '../server.js';
 import { AuthService, principalOf } from '../settings/auth-service.js';
@@ -18,6 +17,7 @@ import {
   demoProvisioningFile,
 } from './demo-data.js';
 import { parseArgs, UsageError } from './usage-error.js';
+import { loadConfigNamingDatabase } from './database.js';
 
 const HOST = '127.0.0.1';
 
@@ -32,10 +32,7 @@ function initialSettings(profile: CompiledProfile): Settings {
 
 /** The demo's fixed tracker ids must not take over trackers of real accounts. */
 function checkIdsFree(store: Store): void {
-  const expected = [
-    ...DEMO_DEVICES.map((d) => [d.trackerId, DEMO_USER.login] as const),
-    [DEMO_CLONE.trackerId, DEMO_VIEWER.login] as const,
-  ];
+  const expected = [...DEMO_DEVICES.map((d) => [d.trackerId, DEMO_USER.login] as const), [DEMO_CLONE.trackerId, DEMO_VIEWER.login] as const];
   for (const [id, login] of expected) {
     const row = store.trackers.findTracker(id);
     if (!row) continue;
@@ -55,14 +52,14 @@ function checkIdsFree(store: Store): void {
 const sq = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /**
- * `demo` (SPEC §1): seeds (idempotently, through the provisioning service) a demo account with four
+ * `demo` (README.md#cli): seeds (idempotently, through the provisioning service) a demo account with four
  * trackers of different models, a clone and a sub-user; gives each tracker initial tracking settings
  * once; opens a session and prints everything needed to try the API and MQTT against `npm start`.
  */
 export async function demo(args: readonly string[]): Promise<number> {
-  const { options, positional } = parseArgs(args, { json: 'boolean' });
-  if (positional.length > 0) throw new UsageError('usage: trackconf demo [--json]');
-  const config = loadConfig();
+  const { values: options, positionals } = parseArgs(args, { json: { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError('usage: trackconf demo [--json]');
+  const config = loadConfigNamingDatabase();
   const { store, profiles } = openCore(config);
   try {
     checkIdsFree(store);
@@ -186,8 +183,7 @@ export async function demo(args: readonly string[]): Promise<number> {
       'trackers (MQTT: username = client id = device id, password = device secret):',
       `  ${pad('id', 8)}${pad('model', 18)}${pad('profile', 14)}${pad('device id', 17)}${pad('device secret', 26)}version`,
       ...trackers.map(
-        (t) =>
-          `  ${pad(t.id, 8)}${pad(t.model, 18)}${pad(t.profile, 14)}${pad(t.device_id, 17)}${pad(t.device_secret, 26)}${t.settings_version}`,
+        (t) => `  ${pad(t.id, 8)}${pad(t.model, 18)}${pad(t.profile, 14)}${pad(t.device_id, 17)}${pad(t.device_secret, 26)}${t.settings_version}`,
       ),
       `  ${pad(clone.id, 8)}clone of ${clone.clone_of} owned by ${clone.owner} (password ${DEMO_VIEWER.password}): reads, may not change (219)`,
       '',
@@ -213,7 +209,7 @@ export async function demo(args: readonly string[]): Promise<number> {
       '',
       'fleet operations (docs/api.md#fleet-operations):',
       '',
-      '  # the tracker\'s tracking profile as form data',
+      "  # the tracker's tracking profile as form data",
       `  ${commands.profile}`,
       '',
       '  # what an update would store and change, without storing it',

@@ -1,35 +1,29 @@
-import { readFileSync } from 'node:fs';
-import { loadConfig } from '../config/load.js';
+import { JsonFileError, readJson } from '../json.js';
 import { openCore } from '../server.js';
 import { provision, ProvisioningError } from '../settings/provisioning.js';
 import { parseArgs, UsageError } from './usage-error.js';
+import { loadConfigNamingDatabase } from './database.js';
 
 function readFile(file: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readJson(file);
   } catch (err) {
-    throw new UsageError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new UsageError(`${file}: not valid JSON (${(err as Error).message})`);
+    throw err instanceof JsonFileError ? new UsageError(`${file}: ${err.message}`) : err;
   }
 }
 
 /**
- * `import <file.json>` (SPEC §2): provisions users, sub-users, models and trackers in one transaction,
+ * `import <file.json>` (docs/provisioning.md): provisions users, sub-users, models and trackers in one transaction,
  * prints the report as JSON. A refused file prints every problem on stderr, exits 1 and changes nothing.
  * Safe while the server runs (WAL, busy timeout, IMMEDIATE transaction).
  */
 export async function importCommand(args: readonly string[]): Promise<number> {
-  const { positional } = parseArgs(args, {});
-  if (positional.length !== 1) throw new UsageError('usage: trackconf import <file.json>');
-  const file = positional[0]!;
+  const { positionals } = parseArgs(args, {});
+  if (positionals.length !== 1) throw new UsageError('usage: trackconf import <file.json>');
+  const file = positionals[0]!;
   // The file first: a bad path or invalid JSON must not even open (or create) the database.
   const input = readFile(file);
-  const config = loadConfig();
+  const config = loadConfigNamingDatabase();
   const { store, profiles } = openCore(config);
   try {
     const report = await provision(store, profiles, input);

@@ -1,6 +1,6 @@
-import { loadConfig } from '../config/load.js';
 import { startServer } from '../server.js';
 import { parseArgs } from './usage-error.js';
+import { loadConfigNamingDatabase } from './database.js';
 
 /** After a clean close, how long lingering handles may keep the process alive before it exits anyway. */
 const EXIT_GRACE_MS = 2_000;
@@ -12,7 +12,7 @@ const EXIT_GRACE_MS = 2_000;
  */
 export async function serve(args: readonly string[]): Promise<number> {
   parseArgs(args, {});
-  const config = loadConfig();
+  const config = loadConfigNamingDatabase();
   const server = await startServer(config);
   const shutdownTimeoutMs = config.http.requestTimeoutMs + 5_000;
   return new Promise((resolve) => {

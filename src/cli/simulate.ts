@@ -4,8 +4,8 @@ import { startSimulatedTracker, type SimulatedDevice } from '../simulator/tracke
 import { DEMO_DEVICES } from './demo-data.js';
 import { UsageError, parseArgs } from './usage-error.js';
 
-function devicesFrom(options: Record<string, string | boolean | string[]>): SimulatedDevice[] {
-  const given = (options.device as string[] | undefined) ?? [];
+function devicesFrom(options: { device?: string[] | undefined; count?: string | undefined }): SimulatedDevice[] {
+  const given = options.device ?? [];
   if (given.length > 0) {
     return given.map((text) => {
       const at = text.indexOf(':');
@@ -26,9 +26,15 @@ function devicesFrom(options: Record<string, string | boolean | string[]>): Simu
  * tracker has applied a config.
  */
 export async function simulate(args: readonly string[]): Promise<number> {
-  const { options } = parseArgs(args, { device: 'list', count: 'string', url: 'string', 'until-applied': 'boolean', json: 'boolean' });
+  const { values: options } = parseArgs(args, {
+    device: { type: 'string', multiple: true },
+    count: { type: 'string' },
+    url: { type: 'string' },
+    'until-applied': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   const config = loadConfig();
-  const url = (options.url as string | undefined) ?? `mqtt://127.0.0.1:${config.mqtt.port}`;
+  const url = options.url ?? `mqtt://127.0.0.1:${config.mqtt.port}`;
   const devices = devicesFrom(options);
   const pending = new Set(devices.map((d) => d.deviceId));
   const json = options.json === true;

@@ -1,32 +1,26 @@
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
+
 /** A mistake in how the command was called: printed as one line, exit 1. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Splits `--flag value`, `--flag=value` and `--switch` options from positional arguments. */
-export function parseArgs(
-  args: readonly string[],
-  spec: Readonly<Record<string, 'string' | 'boolean' | 'list'>>,
-): { options: Record<string, string | boolean | string[]>; positional: string[] } {
-  const options: Record<string, string | boolean | string[]> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
+type OptionsSpec = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * A command's options and positional arguments (`node:util` parseArgs: `--flag value`, `--flag=value`,
+ * `--switch`); a mistake is a UsageError in the CLI's own words.
+ */
+export function parseArgs<const T extends OptionsSpec>(args: readonly string[], options: T) {
+  try {
+    return parseNodeArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    const flag = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${flag}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new UsageError(/does not take an argument/.test(message) ? `${flag} takes no value` : `${flag} needs a value`);
     }
-    const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const kind = spec[flag];
-    if (!kind) throw new UsageError(`unknown option --${flag}`);
-    if (kind === 'boolean') {
-      options[flag] = true;
-      continue;
-    }
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new UsageError(`--${flag} needs a value`);
-    if (kind === 'list') options[flag] = [...((options[flag] as string[] | undefined) ?? []), value];
-    else options[flag] = value;
+    throw err;
   }
-  return { options, positional };
 }

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
-import { isObject, type Json } from '../json.js';
+import { deepFreeze, deepMerge, isObject, JsonFileError, readJson, type Json } from '../json.js';
 
 /** The package root: config/ and the profiles live there, whether we run from src/ or dist/src/. */
 export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
@@ -45,27 +45,13 @@ const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], 'string' | 'in
   ['TRACKCONF_NODE_ID', ['nodeId'], 'string'],
 ];
 
-function deepMerge(base: Json, over: Json): Json {
-  const out: Json = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] = isObject(current) && isObject(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
-
-function readJson(file: string, what: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${what} ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+function readObject(file: string, what: string): Json {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = readJson(file);
   } catch (err) {
-    throw new ConfigError(`${what} ${file}: not valid JSON (${(err as Error).message})`);
+    if (err instanceof JsonFileError) throw new ConfigError(`${what} ${file}: ${err.message}`);
+    throw err;
   }
   if (!isObject(parsed)) throw new ConfigError(`${what} ${file}: must hold a JSON object`);
   return parsed;
@@ -97,9 +83,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * Relative paths of data files resolve against the package root; the database against the cwd.
  */
 export function loadConfig(env: Env = process.env, overrides: Json = {}): Readonly<Config> {
-  let merged = readJson(resolve(packageRoot, 'config', 'default.json'), 'default configuration');
+  let merged = readObject(resolve(packageRoot, 'config', 'default.json'), 'default configuration');
   const file = env.TRACKCONF_CONFIG;
-  if (file) merged = deepMerge(merged, readJson(resolve(file), 'TRACKCONF_CONFIG'));
+  if (file) merged = deepMerge(merged, readObject(resolve(file), 'TRACKCONF_CONFIG'));
   merged = deepMerge(deepMerge(merged, fromEnv(env)), overrides);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
@@ -108,9 +94,4 @@ export function loadConfig(env: Env = process.env, overrides: Json = {}): Readon
   const config = result.data;
   const fromRoot = (p: string) => (isAbsolute(p) ? p : resolve(packageRoot, p));
   return deepFreeze({ ...config, profilesDir: fromRoot(config.profilesDir), modelsFile: fromRoot(config.modelsFile) });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (isObject(value)) for (const inner of Object.values(value)) deepFreeze(inner);
-  return Object.freeze(value);
 }

@@ -6,17 +6,23 @@ const perSecond = z.number().int().min(0);
 
 /** `*` or origins separated by commas (docs/api.md#cors): `*` or the list, as a browser spells them. */
 const corsOrigins = z.string().transform((text, ctx): '*' | string[] => {
-  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   if (entries.length === 1 && entries[0] === '*') return '*';
   const bad = entries.find((entry) => !/^https?:\/\/[^/\s?#*]+$/.test(entry));
   if (entries.length === 0 || bad !== undefined) {
-    ctx.addIssue({ code: 'custom', message: `must be * or origins (scheme://host[:port]) separated by commas${bad === undefined ? '' : `, not ${JSON.stringify(bad)}`}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be * or origins (scheme://host[:port]) separated by commas${bad === undefined ? '' : `, not ${JSON.stringify(bad)}`}`,
+    });
     return z.NEVER;
   }
   return entries.map((entry) => entry.toLowerCase());
 });
 
-/** The whole configuration after defaults, file and environment are merged (SPEC §1). */
+/** The whole configuration after defaults, file and environment are merged (README.md#configuration). */
 export const configSchema = z
   .object({
     db: z.string().min(1),

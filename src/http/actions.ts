@@ -36,10 +36,7 @@ function ok(result: Json): Text {
 }
 
 /** A call that needs a credential; `options` for its optional fields (`bodyLimit`). */
-const authenticated = (
-  run: (s: Services, params: Json, p: Principal) => Promise<Text> | Text,
-  options: Pick<Action, 'bodyLimit'> = {},
-): Action => ({
+const authenticated = (run: (s: Services, params: Json, p: Principal) => Promise<Text> | Text, options: Pick<Action, 'bodyLimit'> = {}): Action => ({
   authenticated: true,
   ...options,
   run: (s, params, p) => run(s, params, p!),
@@ -76,27 +73,12 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
     }),
   ],
   ['user/get_info', authenticated((s, _params, p) => ok({ user_info: s.auth.userInfo(p) }))],
-  [
-    'tracker/list',
-    authenticated((s, params, p) => ok({ list: s.trackers.list(p, parseParams(paramSchemas.trackerList, params).labels) })),
-  ],
+  ['tracker/list', authenticated((s, params, p) => ok({ list: s.trackers.list(p, parseParams(paramSchemas.trackerList, params).labels) }))],
   ['tracker/group/list', authenticated((s, _params, p) => ok({ list: s.trackers.listGroups(p) }))],
-  [
-    'tracker/read',
-    authenticated((s, params, p) => ok({ value: s.trackers.read(p, trackerIdOf(params)) })),
-  ],
-  [
-    'tracker/settings/tracking/read',
-    authenticated((s, params, p) => settingsAnswer(s.trackers.readSettings(p, trackerIdOf(params)))),
-  ],
-  [
-    'tracker/settings/tracking/update',
-    authenticated(async (s, params, p) => ok(await s.trackers.fleet.update(p, updateParams(params)))),
-  ],
-  [
-    'tracker/settings/tracking/profile',
-    authenticated((s, params, p) => ok(s.trackers.fleet.profile(p, trackerIdOf(params)))),
-  ],
+  ['tracker/read', authenticated((s, params, p) => ok({ value: s.trackers.read(p, trackerIdOf(params)) }))],
+  ['tracker/settings/tracking/read', authenticated((s, params, p) => settingsAnswer(s.trackers.readSettings(p, trackerIdOf(params))))],
+  ['tracker/settings/tracking/update', authenticated(async (s, params, p) => ok(await s.trackers.fleet.update(p, updateParams(params))))],
+  ['tracker/settings/tracking/profile', authenticated((s, params, p) => ok(s.trackers.fleet.profile(p, trackerIdOf(params))))],
   [
     'tracker/settings/tracking/history',
     authenticated((s, params, p) => {

@@ -62,7 +62,12 @@ function clientErrorHandler(answerHeaders: AnswerHeaders): (err: NodeJS.ErrnoExc
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const body = JSON.stringify(errorBody(Errors.wrongFormat));
-    const headers = Object.entries({ ...answerHeaders.fixed, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    const headers = Object.entries({
+      ...answerHeaders.fixed,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    })
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
     if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}\r\n${body}`);
@@ -135,9 +140,7 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   // bodyLimit (its call's) beats a parser's.
   app.register(formbody, { bodyLimit: options.bodyLimit });
   // Any other content type is read (so an oversized body still answers 9 first) and then refused: 5.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, _body, done) =>
-    done(new ApiError('wrongFormat'), undefined),
-  );
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, _body, done) => done(new ApiError('wrongFormat'), undefined));
   app.addHook('onSend', async (request, reply) => {
     headers.applyTo(request, reply);
   });

@@ -59,7 +59,10 @@ export class AnswerHeaders {
     const base = ['content-type', JSON_TYPE, ...Object.entries(this.fixed).flat()];
     const tail = ['content-length', ''];
     const echo = [ALLOW_ORIGIN, ''];
-    const keep = [[...base, ...tail], [...base, ...echo, ...tail]];
+    const keep = [
+      [...base, ...tail],
+      [...base, ...echo, ...tail],
+    ];
     const close = keep.map((list) => ['connection', 'close', ...list]);
     this.lists = [keep, close];
   }

@@ -41,12 +41,18 @@ const LABELS_ERROR = 'must be a list of 1 to 1024 strings of 1 to 256 characters
 const labelList = z.array(z.string().min(1).max(256)).min(1).max(1024);
 
 /** tracker/list's `labels`: a JSON array of strings, or (GET and form requests) JSON text of one; 7 names `labels`. */
-const labels = z.preprocess(jsonText, z.custom<string[]>((value) => labelList.safeParse(value).success, { error: LABELS_ERROR }));
+const labels = z.preprocess(
+  jsonText,
+  z.custom<string[]>((value) => labelList.safeParse(value).success, { error: LABELS_ERROR }),
+);
 
 /** A non-negative integer (a version number; 0 = none yet), as a JSON number or a plain decimal string. */
 const count = z.preprocess(
   (value) => (typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : value),
-  z.number({ error: 'must be a non-negative integer' }).int('must be a non-negative integer').min(0, 'must be a non-negative integer')
+  z
+    .number({ error: 'must be a non-negative integer' })
+    .int('must be a non-negative integer')
+    .min(0, 'must be a non-negative integer')
     .max(Number.MAX_SAFE_INTEGER, 'must be a non-negative integer'),
 );
 
@@ -65,8 +71,7 @@ const trackerIds = z.preprocess(
   z.array(id, { error: 'must be a list of tracker ids' }).min(1, 'must hold 1 to 10000 tracker ids').max(10_000, 'must hold 1 to 10000 tracker ids'),
 );
 
-const text = (max: number) =>
-  z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const text = (max: number) => z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 export const paramSchemas = {
   auth: z.object({ login: text(256), password: text(1024) }),
@@ -77,11 +82,16 @@ export const paramSchemas = {
   updateOptions: z.object({ expected_version: count.optional(), request_id: requestId.optional(), dry_run: flag.optional() }),
   history: z.object({
     tracker_id: id,
-    limit: z.preprocess(
-      (value) => (typeof value === 'string' && /^[0-9]{1,4}$/.test(value) ? Number(value) : value),
-      z.number({ error: 'must be an integer from 1 to 1000' }).int('must be an integer from 1 to 1000')
-        .min(1, 'must be an integer from 1 to 1000').max(1000, 'must be an integer from 1 to 1000'),
-    ).default(50),
+    limit: z
+      .preprocess(
+        (value) => (typeof value === 'string' && /^[0-9]{1,4}$/.test(value) ? Number(value) : value),
+        z
+          .number({ error: 'must be an integer from 1 to 1000' })
+          .int('must be an integer from 1 to 1000')
+          .min(1, 'must be an integer from 1 to 1000')
+          .max(1000, 'must be an integer from 1 to 1000'),
+      )
+      .default(50),
     before_version: id.optional(),
   }),
   revert: z.object({ tracker_id: id, version: id, expected_version: count.optional() }),

@@ -19,11 +19,7 @@ export const BODY_TYPES = { json: 'application/json', form: 'application/x-www-f
  * The spellings of the JSON type the fast path takes on sight: each one fastify's parser takes too.
  * Any other spelling (case, parameters) goes to fastify, which decides.
  */
-export const FAST_JSON_TYPES: ReadonlySet<string> = new Set([
-  BODY_TYPES.json,
-  `${BODY_TYPES.json}; charset=utf-8`,
-  `${BODY_TYPES.json};charset=utf-8`,
-]);
+export const FAST_JSON_TYPES: ReadonlySet<string> = new Set([BODY_TYPES.json, `${BODY_TYPES.json}; charset=utf-8`, `${BODY_TYPES.json};charset=utf-8`]);
 
 export interface Route {
   /** The call's path without prefix or trailing slash (`tracker/list`). */

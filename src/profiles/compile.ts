@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CompiledProfile, FieldDef, FieldError, Format, ItemDef, ProfileFile, Settings, ValidationResult } from './types.js';
-import { isObject } from '../json.js';
+import { deepFreeze, isObject } from '../json.js';
 
 /** Longest string value accepted anywhere (hostile input must not grow storage). */
 export const MAX_STRING_LENGTH = 256;
@@ -24,7 +24,11 @@ function isRealDate(text: string): boolean {
   return year >= 1 && days !== undefined && day >= 1 && day <= days;
 }
 
-interface FormatRule { readonly pattern: RegExp; readonly hint: string; readonly check?: (text: string) => boolean }
+interface FormatRule {
+  readonly pattern: RegExp;
+  readonly hint: string;
+  readonly check?: (text: string) => boolean;
+}
 
 const FORMAT_RULES: Readonly<Record<Format, FormatRule>> = {
   'HH:mm': { pattern: new RegExp(`^${HOUR}:${MINSEC}$`), hint: 'HH:mm (00:00-23:59)' },
@@ -56,15 +60,14 @@ export function describe(def: ValueDef): string {
       if (def.values !== undefined) return `must be one of: ${list(def.values)}`;
       return `must be ${def.type === 'integer' ? 'an integer' : 'a number'}${rangeText(def.min, def.max)}`;
     case 'string':
-      return def.format !== undefined
-        ? `must match ${FORMAT_RULES[def.format].hint}`
-        : `must be a string of at most ${MAX_STRING_LENGTH} characters`;
+      return def.format !== undefined ? `must match ${FORMAT_RULES[def.format].hint}` : `must be a string of at most ${MAX_STRING_LENGTH} characters`;
     case 'boolean':
       return 'must be true or false';
     case 'enum':
       return `must be one of: ${list(def.values ?? [])}`;
     case 'array': {
-      const min = def.minItems, max = def.maxItems ?? MAX_ARRAY_ITEMS;
+      const min = def.minItems,
+        max = def.maxItems ?? MAX_ARRAY_ITEMS;
       const count = min !== undefined && min > 0 ? `${min} to ${max}` : `at most ${max}`;
       return `must be a list of ${count} items${def.items !== undefined ? `; each item ${describe(def.items)}` : ''}`;
     }
@@ -72,7 +75,11 @@ export function describe(def: ValueDef): string {
 }
 
 function numericSchema(def: ValueDef, integer: boolean): z.ZodType<number> {
-  const text = z.string().max(32).regex(integer ? INTEGER_TEXT : NUMBER_TEXT).transform(Number);
+  const text = z
+    .string()
+    .max(32)
+    .regex(integer ? INTEGER_TEXT : NUMBER_TEXT)
+    .transform(Number);
   let checked = integer ? z.int() : z.number(); // zod 4 rejects NaN and ±Infinity; z.int() only safe integers
   if (def.min !== undefined) checked = checked.min(def.min);
   if (def.max !== undefined) checked = checked.max(def.max);
@@ -114,14 +121,6 @@ export function fieldSchema(def: ValueDef): z.ZodType {
 }
 
 const present = (o: Record<string, unknown>, key: string): boolean => Object.hasOwn(o, key) && o[key] !== undefined;
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /** Compiles a (schema-validated) profile file once; the result is frozen and reusable. */
 export function compileProfile(file: ProfileFile): CompiledProfile {

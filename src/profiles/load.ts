@@ -1,6 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { z } from 'zod';
+import { JsonFileError, readJson as readJsonFile } from '../json.js';
 import { compileProfile } from './compile.js';
 import { modelsFileSchema, profileFileSchema } from './schema.js';
 import type { CompiledProfile, ModelEntry, ProfileFile, ProfileRegistry } from './types.js';
@@ -42,16 +43,10 @@ function firstIssue(file: string, error: z.ZodError): ProfileLoadError {
 }
 
 function readJson(file: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readJsonFile(file);
   } catch (err) {
-    throw new ProfileLoadError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ProfileLoadError(file, `invalid JSON: ${(err as Error).message}`);
+    throw err instanceof JsonFileError ? new ProfileLoadError(file, err.message) : err;
   }
 }
 
@@ -62,7 +57,9 @@ function readJson(file: string): unknown {
 export function loadProfiles(dir: string): ProfileRegistry {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((name) => name.endsWith('.json'))
+      .sort();
   } catch (err) {
     throw new ProfileLoadError(dir, `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -102,9 +99,10 @@ export function loadModels(file: string, profiles: ProfileRegistry): readonly Mo
     if (profileCodes.has(model.code) && model.tracking_profile !== model.code) {
       throw new ProfileLoadError(file, `model "${model.code}" is a profile code, which maps to itself`, at('code'));
     }
-    const entry: ModelEntry = model.name !== undefined
-      ? { code: model.code, name: model.name, trackingProfile: model.tracking_profile }
-      : { code: model.code, trackingProfile: model.tracking_profile };
+    const entry: ModelEntry =
+      model.name !== undefined
+        ? { code: model.code, name: model.name, trackingProfile: model.tracking_profile }
+        : { code: model.code, trackingProfile: model.tracking_profile };
     entries.set(model.code, Object.freeze(entry));
   });
   for (const code of profiles.codes) entries.set(code, Object.freeze({ code, trackingProfile: code }));

@@ -34,12 +34,13 @@ const fieldDef = z
     unit: z.enum(UNITS).optional(),
     min: z.number().optional(),
     max: z.number().optional(),
-    values: z.array(z.union([z.string().min(1).max(256), z.number()])).min(1).optional(),
+    values: z
+      .array(z.union([z.string().min(1).max(256), z.number()]))
+      .min(1)
+      .optional(),
     default: z.unknown().optional(),
     format: z.enum(FORMATS).optional(),
-    required_if: z
-      .strictObject({ field: fieldName, equals: z.union([z.string(), z.number(), z.boolean()]) })
-      .optional(),
+    required_if: z.strictObject({ field: fieldName, equals: z.union([z.string(), z.number(), z.boolean()]) }).optional(),
     items: itemDef.optional(),
     minItems: z.int().min(0).optional(),
     maxItems: z.int().min(1).optional(),
@@ -113,9 +114,7 @@ export const modelsFileSchema = z.strictObject({
     }),
   ),
   /** Model names of the reference that produce no entry, with the reason (informational). */
-  skipped: z
-    .array(z.strictObject({ code, name: z.string(), listed_in: z.array(code), note: z.string() }))
-    .optional(),
+  skipped: z.array(z.strictObject({ code, name: z.string(), listed_in: z.array(code), note: z.string() })).optional(),
 });
 
 // compile-time check: what the schema accepts is a ProfileFile

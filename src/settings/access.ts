@@ -18,8 +18,7 @@ export function requireConfigureRight(principal: Principal): void {
 export function visibleTracker(store: Store, principal: Principal, trackerId: number): TrackerRow {
   const row = store.trackers.findTracker(trackerId);
   const visible =
-    row !== undefined &&
-    (principal.masterId === null ? row.owner_id === principal.userId : store.trackers.isBoundTo(principal.userId, trackerId));
+    row !== undefined && (principal.masterId === null ? row.owner_id === principal.userId : store.trackers.isBoundTo(principal.userId, trackerId));
   if (!visible) throw new ApiError('notFound');
   return row;
 }

@@ -7,7 +7,7 @@ const settingsObject = z
   .refine((value) => Object.keys(value).length <= 64, 'too many fields')
   .refine((value) => JSON.stringify(value).length <= 8192, 'too large');
 
-/** `trackers/<device_id>/config/tracking/ack` (SPEC §5). */
+/** `trackers/<device_id>/config/tracking/ack` (docs/mqtt.md#ack-tracker--service). */
 export const ackPayload = z
   .object({
     version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
@@ -17,7 +17,7 @@ export const ackPayload = z
   })
   .strict();
 
-/** `trackers/<device_id>/config/tracking/reported` (SPEC §5). */
+/** `trackers/<device_id>/config/tracking/reported` (docs/mqtt.md#reported-tracker--service). */
 export const reportedPayload = z.object({ settings: settingsObject }).strict();
 
 export type AckPayload = z.infer<typeof ackPayload>;

@@ -26,7 +26,7 @@ export interface DeviceCounters {
 }
 
 /**
- * The tracker side of the business rules (SPEC §5): who may connect, what a tracker's latest config
+ * The tracker side of the business rules (docs/mqtt.md): who may connect, what a tracker's latest config
  * is, and what its answers change. Knows nothing of MQTT: the broker calls it with device ids and bytes.
  */
 export interface DeviceServiceOptions {

@@ -8,7 +8,6 @@ import { profileView } from './fleet-views.js';
 import type { RequestMemory } from './request-memory.js';
 import type { Accepted, Change, SettingsWriter } from './settings-writer.js';
 import type { Clock, Principal } from './types.js';
-import { effectiveSettings } from './views.js';
 
 export interface UpdateRequest {
   readonly trackerId: number;
@@ -130,7 +129,10 @@ export class FleetOperations {
     const merge = (current: Settings) => ({ ...current, ...patch });
     const targets = this.select(principal, selector).map(({ trackerId, row }): Target => {
       try {
-        return { trackerId, change: this.change(principal, changeTarget(this.profiles, row ?? visibleTracker(this.store, principal, trackerId)), 'bulk', merge, undefined) };
+        return {
+          trackerId,
+          change: this.change(principal, changeTarget(this.profiles, row ?? visibleTracker(this.store, principal, trackerId)), 'bulk', merge, undefined),
+        };
       } catch (err) {
         return { trackerId, failure: failureOf(trackerId, err) };
       }

@@ -29,15 +29,8 @@ export interface CheckContext {
   dbTracker(id: number): TrackerRow | undefined;
 }
 
-export function newCheckContext(
-  store: Store,
-  profiles: ProfileRegistry,
-  file: ProvisioningFile,
-  named: NamedInFile,
-  raw: unknown = file,
-): CheckContext {
-  const rawEntry = (section: keyof ProvisioningFile, index: number): unknown =>
-    (raw as Partial<Record<string, unknown[]>>)[section]?.[index];
+export function newCheckContext(store: Store, profiles: ProfileRegistry, file: ProvisioningFile, named: NamedInFile, raw: unknown = file): CheckContext {
+  const rawEntry = (section: keyof ProvisioningFile, index: number): unknown => (raw as Partial<Record<string, unknown[]>>)[section]?.[index];
   return {
     store,
     profiles,
@@ -78,23 +71,14 @@ export const showUser = (ctx: CheckContext, userId: number): string => ctx.dbLog
 export const dbLoginKey = (ctx: CheckContext, userId: number): string => loginKey(ctx.dbLogin(userId) ?? '');
 
 /** `dbId` is undefined for a master user the import creates. */
-export type MasterLookup =
-  | { readonly kind: 'master'; readonly dbId: number | undefined }
-  | { readonly kind: 'subuser' }
-  | { readonly kind: 'unknown' };
+export type MasterLookup = { readonly kind: 'master'; readonly dbId: number | undefined } | { readonly kind: 'subuser' } | { readonly kind: 'unknown' };
 
 /**
  * What a sub-user's `master` or a tracker's `owner` names after the import: the file's users and
  * sub-users first (they win over the database), then the database. Adds a problem to the entry `me`
  * when that is not a master user: `<field> <login> is not a known user`, or `<field> <login> <asSubuser>`.
  */
-export function resolveMaster(
-  ctx: CheckContext,
-  me: string,
-  field: 'master' | 'owner',
-  login: string,
-  asSubuser: string,
-): MasterLookup {
+export function resolveMaster(ctx: CheckContext, me: string, field: 'master' | 'owner', login: string, asSubuser: string): MasterLookup {
   const found = lookupMaster(ctx, login);
   if (found.kind === 'unknown') ctx.problems.push(`${me}: ${field} ${login} is not a known user`);
   else if (found.kind === 'subuser') ctx.problems.push(`${me}: ${field} ${login} ${asSubuser}`);

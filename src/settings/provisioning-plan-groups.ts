@@ -49,7 +49,7 @@ export function checkTrackerGroups(
   trackers.forEach(({ index, entry, id, existing }) => {
     const me = ctx.name('trackers', index);
     const given = entry.group_id;
-    const kept = given === undefined && existing && id !== null ? ctx.dbTracker(id)?.group_id ?? null : null;
+    const kept = given === undefined && existing && id !== null ? (ctx.dbTracker(id)?.group_id ?? null) : null;
     const groupId = given === undefined ? kept : given === 0 ? null : given;
     if (groupId === null) return;
     const owner = ownerOf(groupId);

@@ -1,12 +1,5 @@
 import type { TrackerRow } from '../store/index.js';
-import {
-  dbLoginKey,
-  firstOccurrence,
-  loginKey,
-  resolveMaster,
-  showUser,
-  type CheckContext,
-} from './provisioning-context.js';
+import { dbLoginKey, firstOccurrence, loginKey, resolveMaster, showUser, type CheckContext } from './provisioning-context.js';
 import type { TrackerEntry } from './provisioning-schema.js';
 
 /** The `trackers` section of a provisioning file: its cross-reference checks (see provisioning-plan.ts). */
@@ -53,10 +46,7 @@ export function checkTrackers(ctx: CheckContext, isKnownModel: (code: string) =>
     const ownerDbId = owner.kind === 'master' ? owner.dbId : undefined;
     const dbRow = entry.id !== undefined ? ctx.dbTracker(entry.id) : undefined;
     const check: TrackerCheck = { me, entry, dbRow, reuseOwner: entry.id === undefined ? ownerDbId : undefined };
-    const reusedId =
-      entry.clone_of === undefined
-        ? checkPrimary(ctx, check, listedIds, isKnownModel)
-        : checkClone(ctx, check, entry.clone_of, listedIds);
+    const reusedId = entry.clone_of === undefined ? checkPrimary(ctx, check, listedIds, isKnownModel) : checkClone(ctx, check, entry.clone_of, listedIds);
     if (owner.kind === 'master') checkOwnerKept(ctx, check);
 
     const id = entry.id ?? reusedId ?? null;
@@ -82,12 +72,10 @@ function checkListedOnce(ctx: CheckContext): ReadonlyMap<number, number> {
     if (firstWithId !== undefined) {
       ctx.problems.push(`${me}: id ${tracker.id} listed twice (also trackers[${firstWithId}])`);
     }
-    const firstWithDevice =
-      tracker.device_id === undefined ? undefined : firstOccurrence(byDeviceId, tracker.device_id, i);
+    const firstWithDevice = tracker.device_id === undefined ? undefined : firstOccurrence(byDeviceId, tracker.device_id, i);
     if (firstWithDevice !== undefined) {
       ctx.problems.push(
-        `${me}: device_id ${tracker.device_id} listed twice (also ${ctx.name('trackers', firstWithDevice)}); ` +
-          'share a device with clone_of',
+        `${me}: device_id ${tracker.device_id} listed twice (also ${ctx.name('trackers', firstWithDevice)}); ` + 'share a device with clone_of',
       );
     }
   });
@@ -98,8 +86,7 @@ function checkListedOnce(ctx: CheckContext): ReadonlyMap<number, number> {
  * Database trackers no entry names by id. One an entry names is redefined by the file: it neither
  * conflicts with the entry at hand nor may be taken over by it.
  */
-const unlisted = <T extends { readonly id: number }>(rows: T[], listedIds: ReadonlyMap<number, number>): T[] =>
-  rows.filter((row) => !listedIds.has(row.id));
+const unlisted = <T extends { readonly id: number }>(rows: T[], listedIds: ReadonlyMap<number, number>): T[] => rows.filter((row) => !listedIds.has(row.id));
 
 /**
  * A tracker with its own device: a known model, and a device no other tracker owns (it may take over
@@ -132,22 +119,14 @@ function checkPrimary(
  * A clone: of a tracker that is no clone itself, and not itself a tracker with clones (it may take over
  * its owner's clone of the same target). Returns the id of the clone it takes over.
  */
-function checkClone(
-  ctx: CheckContext,
-  { me, dbRow, reuseOwner }: TrackerCheck,
-  cloneOf: number,
-  listedIds: ReadonlyMap<number, number>,
-): number | undefined {
+function checkClone(ctx: CheckContext, { me, dbRow, reuseOwner }: TrackerCheck, cloneOf: number, listedIds: ReadonlyMap<number, number>): number | undefined {
   const targetIsClone = isClone(ctx, cloneOf, listedIds);
   if (targetIsClone === undefined) ctx.problems.push(`${me}: clone_of ${cloneOf} is not a known tracker`);
   else if (targetIsClone) ctx.problems.push(`${me}: clone_of ${cloneOf} is itself a clone`);
   if (dbRow) {
     const clones = unlisted(ctx.store.provisioning.clonesOf(dbRow.id), listedIds);
     if (clones.length > 0) {
-      ctx.problems.push(
-        `${me}: tracker ${dbRow.id} has clones in the database (${clones.map((c) => c.id).join(', ')}); ` +
-          'it cannot become a clone',
-      );
+      ctx.problems.push(`${me}: tracker ${dbRow.id} has clones in the database (${clones.map((c) => c.id).join(', ')}); ` + 'it cannot become a clone');
     }
   }
   if (reuseOwner === undefined || !ctx.dbTracker(cloneOf)) return undefined;

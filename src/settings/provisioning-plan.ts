@@ -1,15 +1,7 @@
 import { digest } from '../auth/crypto.js';
 import type { ProfileRegistry } from '../profiles/index.js';
 import type { Store, UserRow } from '../store/index.js';
-import {
-  dbLoginKey,
-  firstOccurrence,
-  loginKey,
-  newCheckContext,
-  resolveMaster,
-  showUser,
-  type CheckContext,
-} from './provisioning-context.js';
+import { dbLoginKey, firstOccurrence, loginKey, newCheckContext, resolveMaster, showUser, type CheckContext } from './provisioning-context.js';
 import { checkGroups, checkTrackerGroups, type GroupPlan } from './provisioning-plan-groups.js';
 import { checkTrackers, type FinalTracker, type TrackerPlan } from './provisioning-plan-trackers.js';
 import { namedInFile, type ProvisioningFile, type SubuserEntry, type UserEntry } from './provisioning-schema.js';
@@ -48,12 +40,7 @@ export interface Plan {
  * `plan` is only fit to write when `problems` is empty. `raw`: the file as read, when `file` holds
  * only its well-formed entries (wellFormedEntries).
  */
-export function checkPlan(
-  store: Store,
-  profiles: ProfileRegistry,
-  file: ProvisioningFile,
-  raw: unknown = file,
-): { problems: string[]; plan: Plan } {
+export function checkPlan(store: Store, profiles: ProfileRegistry, file: ProvisioningFile, raw: unknown = file): { problems: string[]; plan: Plan } {
   const ctx = newCheckContext(store, profiles, file, namedInFile(raw), raw);
   const models = checkModels(ctx);
   const claimLogin = loginClaims(ctx);
@@ -157,20 +144,14 @@ function checkSubusers(ctx: CheckContext, claimLogin: ClaimLogin): SubuserPlan[]
     }
     const master = resolveMaster(ctx, me, 'master', sub.master, 'is a sub-user, not a master user');
     if (master.kind === 'master' && existing && existing.master_id !== null && existing.master_id !== master.dbId) {
-      ctx.problems.push(
-        `${me}: is a sub-user of ${showUser(ctx, existing.master_id)} in the database; it cannot move to ${sub.master}`,
-      );
+      ctx.problems.push(`${me}: is a sub-user of ${showUser(ctx, existing.master_id)} in the database; it cannot move to ${sub.master}`);
     }
     return { index: i, entry: sub, existing, masterKey: loginKey(sub.master) };
   });
 }
 
 /** Each tracker a sub-user is bound to belongs to the sub-user's master after the import. */
-function checkBindings(
-  ctx: CheckContext,
-  subusers: readonly SubuserPlan[],
-  finalTrackers: ReadonlyMap<number, FinalTracker>,
-): void {
+function checkBindings(ctx: CheckContext, subusers: readonly SubuserPlan[], finalTrackers: ReadonlyMap<number, FinalTracker>): void {
   // forEach: it skips the holes of entries refused for their shape (wellFormedEntries)
   subusers.forEach((plan) => {
     const me = ctx.name('subusers', plan.index);

@@ -3,7 +3,7 @@ import { TOKEN_PATTERN } from '../auth/crypto.js';
 import { isObject } from '../json.js';
 
 /**
- * The provisioning file of `trackconf import` (SPEC §2). Only the shape of each entry is checked
+ * The provisioning file of `trackconf import` (docs/provisioning.md). Only the shape of each entry is checked
  * here; references between entries and to the database are checked by provisioning-plan.ts.
  */
 
@@ -27,12 +27,10 @@ const login = z
   .string(needs('must be a string'))
   .min(1, { error: 'must not be empty' })
   .max(254, { error: 'must be at most 254 characters' })
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   .regex(/^[^\s\u0000-\u001f]+$/, { error: 'must not contain spaces or control characters' });
 
-const password = z
-  .string(needs('must be a string'))
-  .min(1, { error: 'must not be empty' })
-  .max(1024, { error: 'must be at most 1024 characters' });
+const password = z.string(needs('must be a string')).min(1, { error: 'must not be empty' }).max(1024, { error: 'must be at most 1024 characters' });
 
 const apiKey = z.string({ error: 'must be a string' }).regex(TOKEN_PATTERN, { error: 'must be 32 lowercase hex characters' });
 
@@ -60,10 +58,9 @@ const subuserSchema = z.strictObject({
   password,
   master: login,
   rights: z
-    .array(
-      z.string({ error: 'must be a string' }).regex(RIGHT_PATTERN, { error: 'must be 1 to 64 characters a-z or _' }),
-      { error: 'must be a list of rights' },
-    )
+    .array(z.string({ error: 'must be a string' }).regex(RIGHT_PATTERN, { error: 'must be 1 to 64 characters a-z or _' }), {
+      error: 'must be a list of rights',
+    })
     .optional(),
   trackers: z.array(trackerId, { error: 'must be a list of tracker ids' }).optional(),
 });
@@ -71,28 +68,21 @@ const subuserSchema = z.strictObject({
 const groupSchema = z.strictObject({
   id: trackerId,
   owner: login,
-  title: z
-    .string(needs('must be a string'))
-    .min(1, { error: 'must not be empty' })
-    .max(256, { error: 'must be at most 256 characters' }),
-  color: z
-    .string({ error: 'must be 6 hex digits (e.g. 1E96DC) as a string' })
-    .regex(COLOR_PATTERN, { error: 'must be 6 hex digits (e.g. 1E96DC)' })
-    .optional(),
+  title: z.string(needs('must be a string')).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }),
+  color: z.string({ error: 'must be 6 hex digits (e.g. 1E96DC) as a string' }).regex(COLOR_PATTERN, { error: 'must be 6 hex digits (e.g. 1E96DC)' }).optional(),
 });
 
 const trackerSchema = z
   .strictObject({
     id: trackerId.optional(),
     owner: login,
-    label: z
+    label: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).optional(),
+    model: z
       .string({ error: 'must be a string' })
-      .min(1, { error: 'must not be empty' })
-      .max(256, { error: 'must be at most 256 characters' })
+      .regex(MODEL_CODE_PATTERN, {
+        error: 'must be 1 to 64 characters a-z, 0-9 or _',
+      })
       .optional(),
-    model: z.string({ error: 'must be a string' }).regex(MODEL_CODE_PATTERN, {
-      error: 'must be 1 to 64 characters a-z, 0-9 or _',
-    }).optional(),
     device_id: z
       .string({ error: 'must be a string' })
       .regex(DEVICE_ID_PATTERN, { error: 'must be 1 to 64 characters A-Z, a-z, 0-9, _ . : or - (no / + # or spaces)' })
@@ -235,7 +225,10 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
       return where ? `${where}: ${message}` : message;
     }
     const raw = (input as Record<string, unknown[] | undefined>)[section]?.[index];
-    const field = rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const field = rest
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     return `${entryName(section, index, raw)}: ${field ? `${field} ` : ''}${message}`;
   });
 }

@@ -66,8 +66,7 @@ function writeGroup(ctx: WriteContext, { entry, existingColor }: GroupPlan): Pro
 }
 
 /** `group_id` as the tracker row stores it: 0 and null are no group, undefined keeps the stored one. */
-const groupIdOf = (entry: TrackerEntry): number | null | undefined =>
-  entry.group_id === undefined ? undefined : entry.group_id === 0 ? null : entry.group_id;
+const groupIdOf = (entry: TrackerEntry): number | null | undefined => (entry.group_id === undefined ? undefined : entry.group_id === 0 ? null : entry.group_id);
 
 function writeModels(store: Store, plan: Plan): ProvisionReport['models'] {
   for (const code of plan.missingProfileModels) store.trackers.upsertModel(code, code, 'config');
@@ -82,7 +81,7 @@ function writeUser(ctx: WriteContext, { entry, existing, apiKeys }: UserPlan): P
   const id = store.users.upsert(entry.login, hashOf(ctx, entry.login), null, rightsOf(existing));
   ctx.userIds.set(loginKey(entry.login), id);
   for (const key of apiKeys) store.users.addApiKey(digest(key), id, now);
-  // SPEC §2: a user the file gives no key gets one generated (unless it has one already).
+  // docs/provisioning.md#rules: a user the file gives no key gets one generated (unless it has one already).
   const generated = apiKeys.length === 0 && store.provisioning.apiKeyCount(id) === 0 ? newToken() : undefined;
   if (generated !== undefined) store.users.addApiKey(digest(generated), id, now);
   return { ...userReport(entry, existing, id), ...(generated !== undefined && { api_keys: [generated] }) };

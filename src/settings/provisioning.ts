@@ -8,7 +8,7 @@ import { describeIssues, provisioningFileSchema, wellFormedEntries } from './pro
 import { writePlan, type ProvisionReport } from './provisioning-write.js';
 
 /**
- * `trackconf import` (SPEC §2): validates a whole provisioning file against itself and the database,
+ * `trackconf import` (docs/provisioning.md): validates a whole provisioning file against itself and the database,
  * then writes it in one transaction. Upserts users by login, devices by device_id, trackers by id;
  * API keys and sub-user bindings are only ever added. Re-importing the same file changes nothing.
  *

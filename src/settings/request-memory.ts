@@ -20,7 +20,9 @@ function canonical(value: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) throw invalidParameters([{ parameter: 'tracking_settings', error: `must not be nested more than ${MAX_DEPTH} levels deep` }]);
   if (Array.isArray(value)) return `[${value.map((item) => canonical(item, depth + 1)).join(',')}]`;
   if (isObject(value)) {
-    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
+    const keys = Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort();
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key], depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

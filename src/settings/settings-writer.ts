@@ -68,9 +68,7 @@ export class SettingsWriter {
   apply(change: Change): Accepted {
     const { sync, value } = this.evaluate(change);
     const version = sync.version + 1;
-    this.store.settings.appendVersion(
-      change.row.device, version, JSON.stringify(value), change.principal.userId, change.changedAt, change.source, sync,
-    );
+    this.store.settings.appendVersion(change.row.device, version, JSON.stringify(value), change.principal.userId, change.changedAt, change.source, sync);
     return { change, version, settings: value };
   }
 
@@ -154,14 +152,17 @@ export class SettingsWriter {
   }
 
   private finish(batch: readonly Job[], outcomes: readonly Outcome[]): void {
-    outcomes.forEach((outcome, i) => {
+    for (const [i, outcome] of outcomes.entries()) {
       const job = batch[i]!;
-      if (!outcome.ok) return job.reject(outcome.err);
+      if (!outcome.ok) {
+        job.reject(outcome.err);
+        continue;
+      }
       try {
         job.resolve(job.after(outcome.written));
       } catch (err) {
         job.reject(err);
       }
-    });
+    }
   }
 }

@@ -8,7 +8,7 @@ import { NO_LOG, type Clock, type ConfigPublisher, type Principal, type ServiceL
 import { effectiveSettings, groupView, syncView, trackerView } from './views.js';
 
 /**
- * The business rules of the tracker calls, checks in SPEC §3's order: right (13) → visible (201) →
+ * The business rules of the tracker calls, checks in the order of docs/api.md#order-of-checks: right (13) → visible (201) →
  * blocked (208) → has a profile (214) → not a clone, for update (219) → settings valid (7).
  */
 export class TrackerService {
@@ -23,7 +23,7 @@ export class TrackerService {
     publisher: ConfigPublisher,
     clock?: Clock,
     /** One info line per accepted update (docs/operations.md#logs). */
-    private readonly log: ServiceLog = NO_LOG,
+    log: ServiceLog = NO_LOG,
   ) {
     this.now = clock ?? Date.now;
     this.writer = new SettingsWriter(store, publisher, log);
@@ -32,16 +32,15 @@ export class TrackerService {
 
   /** With `labels`: only the trackers whose label contains any of them, case-insensitive. */
   list(principal: Principal, labels?: readonly string[]) {
-    const rows =
-      principal.masterId === null
-        ? this.store.trackers.listForOwner(principal.userId)
-        : this.store.trackers.listForSubuser(principal.userId);
+    const rows = principal.masterId === null ? this.store.trackers.listForOwner(principal.userId) : this.store.trackers.listForSubuser(principal.userId);
     if (labels === undefined) return rows.map(trackerView);
     const wanted = labels.map((label) => label.toLowerCase());
-    return rows.filter((row) => {
-      const label = row.label.toLowerCase();
-      return wanted.some((part) => label.includes(part));
-    }).map(trackerView);
+    return rows
+      .filter((row) => {
+        const label = row.label.toLowerCase();
+        return wanted.some((part) => label.includes(part));
+      })
+      .map(trackerView);
   }
 
   /** The caller's tracker groups; a sub-user's are its master's. */

@@ -14,7 +14,7 @@ export interface Principal {
 
 export const RIGHT_CONFIGURE = 'tracker_configure';
 
-/** The `sync` object of SPEC §3. */
+/** The `sync` object (docs/api.md#the-sync-object). */
 export interface SyncView {
   readonly version: number;
   readonly state: SyncState;
@@ -25,7 +25,7 @@ export interface SyncView {
   readonly reported?: Settings;
 }
 
-/** The retained config message of SPEC §5. */
+/** The retained config message (docs/mqtt.md#config-message-service--tracker). */
 export interface ConfigMessage {
   readonly version: number;
   readonly profile: string;

@@ -88,7 +88,7 @@ function parsedOf(sync: SyncRow): Parsed {
 
 /**
  * What the device runs by our record: the latest accepted version; before any, what the tracker last
- * reported less the fields its profile rejects; else the profile's defaults (SPEC §3).
+ * reported less the fields its profile rejects; else the profile's defaults (docs/api.md#effective-settings-before-any-update).
  * The result may be shared: copy it before changing it.
  */
 export function effectiveSettings(sync: SyncRow, profile: CompiledProfile): Settings {

@@ -41,7 +41,7 @@ function parseConfig(payload: Buffer): ConfigPayload | undefined {
 }
 
 /**
- * One simulated tracker (SPEC §5 from the device's side): connects as its device, subscribes to its
+ * One simulated tracker (docs/mqtt.md from the device's side): connects as its device, subscribes to its
  * config topic, "applies" each config it receives and acknowledges that version.
  */
 export async function startSimulatedTracker(device: SimulatedDevice, options: SimulatorOptions): Promise<MqttClient> {

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { CheckpointWorkerData } from './checkpoint-worker.js';
 
 /**
  * WAL checkpoints on a worker thread with its own connection.
@@ -21,41 +21,14 @@ import { Worker } from 'node:worker_threads';
  * pages several times: 23% fewer updates per second. SQLite's automatic checkpoint stays on at
  * BACKSTOP_PAGES for when the worker, at the lowest priority, gets no CPU (a saturated core).
  *
- * The worker is plain JavaScript evaluated from a string (it needs no file of its own, compiled or
- * not) and finds better-sqlite3 through the path resolved here. It reports a checkpoint only when
- * asked (`now`) and the first error of a run of failures.
+ * The worker is its own module (checkpoint-worker.ts), loaded by URL beside this one: the compiled
+ * .js under dist/, the .ts itself when this module runs from src/ under a TypeScript loader (tap),
+ * which a worker inherits with the parent's execArgv. It reports a checkpoint only when asked (`now`)
+ * and the first error of a run of failures.
  */
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.sqlite);
-// Lowest scheduling priority for this thread only (Linux: a thread id is a pid for setpriority), so
-// that on a busy core the checkpoint takes idle time instead of half of the event loop's.
-try {
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  if (tid > 0) require('node:os').setPriority(tid, 19);
-} catch {}
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 0');
-let failing = false;
-const checkpoint = (report) => {
-  try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    failing = false;
-    if (report) parentPort.postMessage({ checkpointed: result.checkpointed, log: result.log, busy: result.busy });
-    else if (result.busy === 0 && result.log >= workerData.restartFrames) parentPort.postMessage({ tail: true });
-  } catch (err) {
-    if (!failing || report) parentPort.postMessage({ error: String(err && err.message || err) });
-    failing = true;
-  }
-};
-const timer = setInterval(checkpoint, workerData.intervalMs, false);
-parentPort.on('message', (message) => {
-  if (message === 'now') return checkpoint(true);
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
-});
-`;
+
+/** checkpoint-worker.js beside this module (dist/), or checkpoint-worker.ts when running from src/. */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
 
 /** The WAL length (frames) at which the service's own connection is asked to finish the checkpoint. */
 export const RESTART_FRAMES = 4000;
@@ -79,8 +52,8 @@ export class Checkpointer {
   private readonly worker: Worker;
 
   constructor(file: string, intervalMs: number, onResult: (result: CheckpointResult) => void = () => undefined) {
-    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER, { eval: true, workerData: { file, sqlite, intervalMs, restartFrames: RESTART_FRAMES } });
+    const workerData: CheckpointWorkerData = { file, intervalMs, restartFrames: RESTART_FRAMES };
+    this.worker = new Worker(WORKER_URL, { workerData });
     this.worker.on('message', onResult);
     this.worker.on('error', (err) => onResult({ error: err.message }));
     this.worker.unref(); // never what keeps the process alive

@@ -65,8 +65,9 @@ function existsAsFolder(path: string): boolean {
 
 /** Whether the caller flushes the WAL itself: asked for, and the database really is in WAL mode. */
 export function walFlushedByCaller(db: Db, options: OpenOptions): boolean {
-  return (options.flushWalOffThread ?? false) && (options.synchronous ?? 'FULL') === 'FULL' && !db.memory &&
-    db.pragma('journal_mode', { simple: true }) === 'wal';
+  return (
+    (options.flushWalOffThread ?? false) && (options.synchronous ?? 'FULL') === 'FULL' && !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal'
+  );
 }
 
 export function migrate(db: Db): void {

@@ -19,17 +19,8 @@ export class Freshness {
   /** The epoch was checked in this event-loop turn (reset at its end): one query per turn, not per request. */
   private checked = false;
 
-  /**
-   * `written` hears of every write on this connection the store makes (accounted rows, transactions,
-   * logouts): the WAL flush (wal-sync.ts) needs to know there is something to flush.
-   */
-  constructor(
-    private readonly db: Db,
-    private readonly written: () => void = () => undefined,
-  ) {
-    this.stateStmt = db.prepare<[], { dv: number; tc: number }>(
-      'SELECT (SELECT data_version FROM pragma_data_version) AS dv, total_changes() AS tc',
-    );
+  constructor(private readonly db: Db) {
+    this.stateStmt = db.prepare<[], { dv: number; tc: number }>('SELECT (SELECT data_version FROM pragma_data_version) AS dv, total_changes() AS tc');
     const state = this.stateStmt.get()!;
     this.lastDataVersion = state.dv;
     this.lastTotalChanges = state.tc;
@@ -38,13 +29,11 @@ export class Freshness {
   /** Rows changed by a store write whose caches were kept up to date by the writer itself. */
   own(changes: number): void {
     this.ownChanges += changes;
-    this.written();
   }
 
   /** The next `current()` asks the database again (after a transaction or a write it must see). */
   recheck(): void {
     this.checked = false;
-    this.written();
   }
 
   /**

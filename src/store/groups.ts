@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { Writes } from './writes.js';
 
 export interface GroupRow {
   readonly id: number;
@@ -15,16 +16,17 @@ export class GroupRepository {
   private readonly upsertStmt;
   private readonly membersStmt;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly writes: Writes,
+  ) {
     this.byId = db.prepare<[number], GroupRow>('SELECT id, owner_id, title, color FROM groups WHERE id = ?');
     this.ofOwner = db.prepare<[number], GroupRow>('SELECT id, owner_id, title, color FROM groups WHERE owner_id = ? ORDER BY id');
     this.upsertStmt = db.prepare<[number, number, string, string]>(
       `INSERT INTO groups (id, owner_id, title, color) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, color = excluded.color`,
     );
-    this.membersStmt = db.prepare<[number], { id: number; owner_id: number }>(
-      'SELECT id, owner_id FROM trackers WHERE group_id = ? ORDER BY id',
-    );
+    this.membersStmt = db.prepare<[number], { id: number; owner_id: number }>('SELECT id, owner_id FROM trackers WHERE group_id = ? ORDER BY id');
   }
 
   findGroup(id: number): GroupRow | undefined {
@@ -37,7 +39,7 @@ export class GroupRepository {
   }
 
   upsertGroup(id: number, ownerId: number, title: string, color: string): void {
-    this.upsertStmt.run(id, ownerId, title, color);
+    this.writes.run(this.upsertStmt, id, ownerId, title, color);
   }
 
   /** The trackers in a group. */

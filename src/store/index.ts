@@ -9,6 +9,7 @@ import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
 import { WalSync, type Fsync } from './wal-sync.js';
 import { FsyncThread } from './fsync-thread.js';
+import { Writes } from './writes.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
@@ -59,10 +60,9 @@ export interface StoreOptions extends OpenOptions {
 export function openStore(file: string, options: StoreOptions = {}): Store {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
+  const writes = new Writes();
   const fsyncThread = offThread && !options.fsync ? new FsyncThread() : undefined;
-  const wal = offThread
-    ? new WalSync(resolve(`${db.name}-wal`), options.fsync ?? fsyncThread?.fsync, () => db.inTransaction)
-    : undefined;
+  const wal = offThread ? new WalSync(resolve(`${db.name}-wal`), writes, options.fsync ?? fsyncThread?.fsync, () => db.inTransaction) : undefined;
   if (offThread) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const finishCheckpoint = (result: CheckpointResult): void => {
     if (result.tail && db.open && !db.inTransaction) {
@@ -76,21 +76,19 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     }
     options.onCheckpoint?.(result);
   };
-  const checkpointer = offThread
-    ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 100, finishCheckpoint)
-    : undefined;
-  const freshness = new Freshness(db, wal && (() => wal.written()));
+  const checkpointer = offThread ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 100, finishCheckpoint) : undefined;
+  const freshness = new Freshness(db);
   let settingsWrittenAt = 0;
-  const settings = new SettingsRepository(db, freshness, () => (settingsWrittenAt = wal?.writes ?? 0));
+  const settings = new SettingsRepository(db, writes, freshness, () => (settingsWrittenAt = writes.count));
   return {
     db,
     freshness,
-    users: new UserRepository(db, freshness),
-    trackers: new TrackerRepository(db, freshness),
+    users: new UserRepository(db, writes, freshness),
+    trackers: new TrackerRepository(db, writes, freshness),
     settings,
-    provisioning: new ProvisioningRepository(db),
-    groups: new GroupRepository(db),
-    requests: new RequestRepository(db, freshness),
+    provisioning: new ProvisioningRepository(db, writes),
+    groups: new GroupRepository(db, writes),
+    requests: new RequestRepository(db, freshness, writes),
     transaction: <T>(fn: () => T): T => {
       try {
         return db.transaction(fn).immediate();

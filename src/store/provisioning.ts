@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { Writes } from './writes.js';
 
 export interface TrackerRef {
   readonly id: number;
@@ -10,7 +11,7 @@ export interface BindingRef {
   readonly master_id: number | null;
 }
 
-/** The lookups `trackconf import` needs beyond the other repositories (SPEC §2). */
+/** The lookups `trackconf import` needs beyond the other repositories (docs/provisioning.md). */
 export class ProvisioningRepository {
   private readonly apiKeyCountStmt;
   private readonly primariesStmt;
@@ -19,15 +20,14 @@ export class ProvisioningRepository {
   private readonly bindingsStmt;
   private readonly moveClonesStmt;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly writes: Writes,
+  ) {
     this.apiKeyCountStmt = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM api_keys WHERE user_id = ?');
-    this.primariesStmt = db.prepare<[number], TrackerRef>(
-      'SELECT id, owner_id FROM trackers WHERE device = ? AND clone_of IS NULL ORDER BY id',
-    );
+    this.primariesStmt = db.prepare<[number], TrackerRef>('SELECT id, owner_id FROM trackers WHERE device = ? AND clone_of IS NULL ORDER BY id');
     this.clonesStmt = db.prepare<[number], TrackerRef>('SELECT id, owner_id FROM trackers WHERE clone_of = ? ORDER BY id');
-    this.clonesOfOwnerStmt = db.prepare<[number, number], TrackerRef>(
-      'SELECT id, owner_id FROM trackers WHERE clone_of = ? AND owner_id = ? ORDER BY id',
-    );
+    this.clonesOfOwnerStmt = db.prepare<[number, number], TrackerRef>('SELECT id, owner_id FROM trackers WHERE clone_of = ? AND owner_id = ? ORDER BY id');
     this.bindingsStmt = db.prepare<[number], BindingRef>(
       `SELECT b.user_id, u.master_id FROM subuser_trackers b JOIN users u ON u.id = b.user_id
        WHERE b.tracker_id = ? ORDER BY b.user_id`,
@@ -60,6 +60,6 @@ export class ProvisioningRepository {
 
   /** Clones share their target's device row: follow it when the target moves to another device. */
   moveClones(trackerId: number, device: number): void {
-    this.moveClonesStmt.run(device, trackerId);
+    this.writes.run(this.moveClonesStmt, device, trackerId);
   }
 }

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { Writes } from './writes.js';
 import type { Freshness } from './freshness.js';
 
 /** A remembered answer of a call made with a `request_id` (docs/api.md#idempotent-retries-request_id). */
@@ -20,6 +21,7 @@ export class RequestRepository {
   constructor(
     db: Db,
     private readonly freshness: Freshness,
+    private readonly writes: Writes,
   ) {
     this.findStmt = db.prepare<[number, string], RequestAnswerRow>(
       'SELECT params, answer, created_at FROM request_answers WHERE user_id = ? AND request_id = ?',
@@ -38,11 +40,11 @@ export class RequestRepository {
 
   /** Stores (or replaces an expired) answer. Call inside the transaction of the call's writes. */
   save(userId: number, requestId: string, params: Buffer, answer: string, createdAt: number): void {
-    this.freshness.own(this.saveStmt.run(userId, requestId, params, answer, createdAt).changes);
+    this.freshness.own(this.writes.run(this.saveStmt, userId, requestId, params, answer, createdAt).changes);
   }
 
   /** Deletes answers created before `before` (epoch ms). */
   purge(before: number): void {
-    this.freshness.own(this.purgeStmt.run(before).changes);
+    this.freshness.own(this.writes.run(this.purgeStmt, before).changes);
   }
 }

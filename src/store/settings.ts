@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
-import { EpochCache, Freshness } from './freshness.js';
+import { EpochCache, type Freshness } from './freshness.js';
+import type { Writes } from './writes.js';
 
 export type SyncState = 'none' | 'pending' | 'delivered' | 'applied' | 'rejected';
 /** How a version was made (docs/api.md#trackersettingstrackinghistory). */
@@ -86,7 +87,8 @@ export class SettingsRepository {
 
   constructor(
     private readonly db: Db,
-    private readonly freshness: Freshness = new Freshness(db),
+    private readonly writes: Writes,
+    private readonly freshness: Freshness,
     /** Told after each new version is written (Store.settingsDurable). */
     private readonly versionWritten: () => void = () => undefined,
   ) {
@@ -130,9 +132,7 @@ export class SettingsRepository {
        WHERE s.version > 0`;
     this.latestConfigStmt = db.prepare<[string], LatestConfigRow>(`${latestSelect} AND d.device_id = ?`);
     this.allLatestStmt = db.prepare<[], LatestConfigRow>(latestSelect);
-    this.versionSettingsStmt = db.prepare<[number, number], { settings: string }>(
-      'SELECT settings FROM settings_versions WHERE device = ? AND version = ?',
-    );
+    this.versionSettingsStmt = db.prepare<[number, number], { settings: string }>('SELECT settings FROM settings_versions WHERE device = ? AND version = ?');
     this.versionRangeStmt = db.prepare<[number, number, number], VersionRow>(
       `SELECT v.version, v.settings, v.changed_by, u.login, v.changed_at, v.source,
          v.prior_state, v.prior_delivered_at, v.prior_applied_at, v.prior_reason
@@ -177,10 +177,21 @@ export class SettingsRepository {
     const prior = replaced.version === 0 ? null : answered ? replaced.state : 'superseded';
     this.wrote(
       device,
-      this.insertVersion.run(device, version, settingsJson, changedBy, changedAt, source, prior,
-        prior && replaced.delivered_at, prior && replaced.applied_at, prior && replaced.reason).changes,
+      this.writes.run(
+        this.insertVersion,
+        device,
+        version,
+        settingsJson,
+        changedBy,
+        changedAt,
+        source,
+        prior,
+        prior && replaced.delivered_at,
+        prior && replaced.applied_at,
+        prior && replaced.reason,
+      ).changes,
     );
-    this.wrote(device, this.upsertLatest.run(device, version, settingsJson, changedAt).changes);
+    this.wrote(device, this.writes.run(this.upsertLatest, device, version, settingsJson, changedAt).changes);
     this.versionWritten();
   }
 
@@ -210,7 +221,7 @@ export class SettingsRepository {
    */
   delivered(device: number, version: number, at: string, moved?: (changedAt: string) => void): void {
     this.defer(() => {
-      const row = this.markDelivered.get(at, device, version);
+      const row = this.writes.get(this.markDelivered, at, device, version);
       this.wrote(device, row === undefined ? 0 : 1);
       if (row !== undefined) moved?.(row.changed_at);
     });
@@ -246,18 +257,18 @@ export class SettingsRepository {
   /** Records the answer for this version; returns its changed_at when the state moved (not on a repeated answer). */
   answered(device: number, version: number, state: 'applied' | 'rejected', reason: string | null, at: string): string | undefined {
     const before = this.stateOf.get(device, version);
-    this.wrote(device, this.markAnswered.run(state, state === 'applied' ? at : null, reason, at, device, version).changes);
+    this.wrote(device, this.writes.run(this.markAnswered, state, state === 'applied' ? at : null, reason, at, device, version).changes);
     return before !== undefined && before.state !== state && before.changed_at !== null ? before.changed_at : undefined;
   }
 
   /** Records a tracker's ack; with `keep` > 0 only the newest `keep` of the device stay (docs/mqtt.md#limits-on-what-a-tracker-sends). */
   recordAck(device: number, version: number, status: string, reason: string | null, stale: boolean, at: string, keep = 0): void {
-    this.freshness.own(this.insertAck.run(device, version, status, reason, stale ? 1 : 0, at).changes);
-    if (keep > 0) this.freshness.own(this.pruneAcks.run(device, device, keep).changes);
+    this.freshness.own(this.writes.run(this.insertAck, device, version, status, reason, stale ? 1 : 0, at).changes);
+    if (keep > 0) this.freshness.own(this.writes.run(this.pruneAcks, device, device, keep).changes);
   }
 
   reported(device: number, settingsJson: string, at: string): void {
-    this.wrote(device, this.saveReported.run(device, settingsJson, at).changes);
+    this.wrote(device, this.writes.run(this.saveReported, device, settingsJson, at).changes);
   }
 
   /** A write of this repository: its cache entry goes, and it does not make other caches stale. */
@@ -289,5 +300,4 @@ export class SettingsRepository {
   *allLatestConfigs(): IterableIterator<LatestConfigRow> {
     yield* this.allLatestStmt.iterate();
   }
-
 }

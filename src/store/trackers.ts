@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
-import { EpochCache, Freshness } from './freshness.js';
+import { EpochCache, type Freshness } from './freshness.js';
 import { navixyDateTime } from './time.js';
+import type { Writes } from './writes.js';
 
 /** A tracker with its device, model and the latest settings state: everything a call checks. */
 export interface TrackerRow {
@@ -61,16 +62,15 @@ export class TrackerRepository {
 
   constructor(
     private readonly db: Db,
-    private readonly freshness: Freshness = new Freshness(db),
+    private readonly writes: Writes,
+    private readonly freshness: Freshness,
   ) {
     this.trackerById = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.id = ?`);
     this.trackersOfOwner = db.prepare<[number], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? ORDER BY t.id`);
     this.trackersOfSubuser = db.prepare<[number], TrackerRow>(
       `${TRACKER_SELECT} JOIN subuser_trackers b ON b.tracker_id = t.id WHERE b.user_id = ? ORDER BY t.id`,
     );
-    this.isBound = db.prepare<[number, number], { one: 1 }>(
-      'SELECT 1 AS one FROM subuser_trackers WHERE user_id = ? AND tracker_id = ?',
-    );
+    this.isBound = db.prepare<[number, number], { one: 1 }>('SELECT 1 AS one FROM subuser_trackers WHERE user_id = ? AND tracker_id = ?');
     this.deviceByDeviceId = db.prepare<[string], DeviceRow>(
       `SELECT d.id, d.device_id, d.model, d.blocked, d.secret_digest, m.tracking_profile
        FROM devices d LEFT JOIN models m ON m.code = d.model WHERE d.device_id = ?`,
@@ -80,9 +80,7 @@ export class TrackerRepository {
        ON CONFLICT (code) DO UPDATE SET tracking_profile = excluded.tracking_profile, source = excluded.source
        WHERE models.source = 'config' OR excluded.source = 'import'`,
     );
-    this.modelByCode = db.prepare<[string], { code: string; tracking_profile: string | null }>(
-      'SELECT code, tracking_profile FROM models WHERE code = ?',
-    );
+    this.modelByCode = db.prepare<[string], { code: string; tracking_profile: string | null }>('SELECT code, tracking_profile FROM models WHERE code = ?');
     this.insertDevice = db.prepare<[string, string, number, Buffer, string | null, string]>(
       'INSERT INTO devices (device_id, model, blocked, secret_digest, phone, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -96,9 +94,7 @@ export class TrackerRepository {
          device = excluded.device, clone_of = excluded.clone_of, group_id = iif(?, excluded.group_id, trackers.group_id)
        RETURNING id`,
     );
-    this.bindStmt = db.prepare<[number, number]>(
-      'INSERT INTO subuser_trackers (user_id, tracker_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
-    );
+    this.bindStmt = db.prepare<[number, number]>('INSERT INTO subuser_trackers (user_id, tracker_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.visibleDeviceIdsStmt = db.prepare<[number], { device_id: string }>(
       'SELECT DISTINCT d.device_id FROM trackers t JOIN devices d ON d.id = t.device WHERE t.owner_id = ?',
     );
@@ -111,9 +107,7 @@ export class TrackerRepository {
     this.ownerModelStmt = db.prepare<[number, string], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? AND d.model = ? ORDER BY t.id`);
     this.subuserModelStmt = db.prepare<[number, string], TrackerRow>(`${subuserJoin} AND d.model = ? ORDER BY t.id`);
     // group 0 is "no group" (NULL), as tracker/list shows it.
-    this.ownerGroupStmt = db.prepare<[number, number], TrackerRow>(
-      `${TRACKER_SELECT} WHERE t.owner_id = ? AND coalesce(t.group_id, 0) = ? ORDER BY t.id`,
-    );
+    this.ownerGroupStmt = db.prepare<[number, number], TrackerRow>(`${TRACKER_SELECT} WHERE t.owner_id = ? AND coalesce(t.group_id, 0) = ? ORDER BY t.id`);
     this.subuserGroupStmt = db.prepare<[number, number], TrackerRow>(`${subuserJoin} AND coalesce(t.group_id, 0) = ? ORDER BY t.id`);
   }
 
@@ -166,45 +160,31 @@ export class TrackerRepository {
 
   /** Config models never overwrite a code that an import changed. */
   upsertModel(code: string, trackingProfile: string | null, source: 'config' | 'import'): void {
-    this.upsertModelStmt.run(code, trackingProfile, source);
+    this.writes.run(this.upsertModelStmt, code, trackingProfile, source);
   }
 
   /**
    * Inserts or updates by device id; `secretDigest` null keeps the stored secret, `phone` undefined
    * keeps the stored phone (null clears it). A new device is created at `now`. Returns the row id.
    */
-  upsertDevice(
-    deviceId: string,
-    model: string,
-    blocked: boolean,
-    secretDigest: Buffer | null,
-    phone?: string | null,
-    now: number = Date.now(),
-  ): number {
+  upsertDevice(deviceId: string, model: string, blocked: boolean, secretDigest: Buffer | null, phone?: string | null, now: number = Date.now()): number {
     const existing = this.deviceByDeviceId.get(deviceId);
     if (existing) {
       // the update's `phone = ?` is run (1) or skipped (0): undefined keeps the stored phone
-      this.updateDevice.run(model, blocked ? 1 : 0, secretDigest, phone === undefined ? 0 : 1, phone ?? null, existing.id);
+      this.writes.run(this.updateDevice, model, blocked ? 1 : 0, secretDigest, phone === undefined ? 0 : 1, phone ?? null, existing.id);
       return existing.id;
     }
     if (!secretDigest) throw new Error(`device ${deviceId} needs a secret`);
     const createdAt = navixyDateTime(new Date(now).toISOString());
-    return Number(this.insertDevice.run(deviceId, model, blocked ? 1 : 0, secretDigest, phone ?? null, createdAt).lastInsertRowid);
+    return Number(this.writes.run(this.insertDevice, deviceId, model, blocked ? 1 : 0, secretDigest, phone ?? null, createdAt).lastInsertRowid);
   }
 
   /** Inserts or updates by id; `groupId` undefined keeps an existing tracker's group (a new one has none). */
-  upsertTrackerRow(
-    id: number | null,
-    ownerId: number,
-    label: string,
-    device: number,
-    cloneOf: number | null,
-    groupId?: number | null,
-  ): number {
-    return this.upsertTracker.get(id, ownerId, label, device, cloneOf, groupId ?? null, groupId === undefined ? 0 : 1)!.id;
+  upsertTrackerRow(id: number | null, ownerId: number, label: string, device: number, cloneOf: number | null, groupId?: number | null): number {
+    return this.writes.get(this.upsertTracker, id, ownerId, label, device, cloneOf, groupId ?? null, groupId === undefined ? 0 : 1)!.id;
   }
 
   bind(userId: number, trackerId: number): void {
-    this.bindStmt.run(userId, trackerId);
+    this.writes.run(this.bindStmt, userId, trackerId);
   }
 }

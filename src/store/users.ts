@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
-import { Freshness } from './freshness.js';
+import type { Freshness } from './freshness.js';
+import type { Writes } from './writes.js';
 
 export interface UserRow {
   readonly id: number;
@@ -30,7 +31,8 @@ export class UserRepository {
 
   constructor(
     db: Db,
-    private readonly freshness: Freshness = new Freshness(db),
+    private readonly writes: Writes,
+    private readonly freshness: Freshness,
   ) {
     this.byLogin = db.prepare<[string], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE login = ?');
     this.byId = db.prepare<[number], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE id = ?');
@@ -38,12 +40,8 @@ export class UserRepository {
     this.insertUser = db.prepare<[string, string, number | null, string, string]>(
       'INSERT INTO users (login, password_hash, master_id, rights, created_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.updateUser = db.prepare<[string, number | null, string, number]>(
-      'UPDATE users SET password_hash = ?, master_id = ?, rights = ? WHERE id = ?',
-    );
-    this.insertSession = db.prepare<[Buffer, number, number, number]>(
-      'INSERT INTO sessions (digest, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)',
-    );
+    this.updateUser = db.prepare<[string, number | null, string, number]>('UPDATE users SET password_hash = ?, master_id = ?, rights = ? WHERE id = ?');
+    this.insertSession = db.prepare<[Buffer, number, number, number]>('INSERT INTO sessions (digest, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)');
     this.sessionByDigest = db.prepare<[Buffer], SessionRow>('SELECT user_id, last_used_at FROM sessions WHERE digest = ?');
     this.touchSession = db.prepare<[number, Buffer]>('UPDATE sessions SET last_used_at = ? WHERE digest = ?');
     this.deleteSession = db.prepare<[Buffer]>('DELETE FROM sessions WHERE digest = ?');
@@ -71,14 +69,14 @@ export class UserRepository {
     const existing = this.byLogin.get(login);
     const rightsJson = JSON.stringify([...rights].sort());
     if (existing) {
-      this.updateUser.run(passwordHash, masterId, rightsJson, existing.id);
+      this.writes.run(this.updateUser, passwordHash, masterId, rightsJson, existing.id);
       return existing.id;
     }
-    return Number(this.insertUser.run(login, passwordHash, masterId, rightsJson, new Date().toISOString()).lastInsertRowid);
+    return Number(this.writes.run(this.insertUser, login, passwordHash, masterId, rightsJson, new Date().toISOString()).lastInsertRowid);
   }
 
   createSession(digest: Buffer, userId: number, now: number): void {
-    this.freshness.own(this.insertSession.run(digest, userId, now, now).changes);
+    this.freshness.own(this.writes.run(this.insertSession, digest, userId, now, now).changes);
   }
 
   findSession(digest: Buffer): SessionRow | undefined {
@@ -87,12 +85,12 @@ export class UserRepository {
 
   /** Callers that cache the session update their copy of last_used_at themselves. */
   touch(digest: Buffer, now: number): void {
-    this.freshness.own(this.touchSession.run(now, digest).changes);
+    this.freshness.own(this.writes.run(this.touchSession, now, digest).changes);
   }
 
   /** Not reported as the store's own write: every cached credential is dropped (logout is rare). */
   endSession(digest: Buffer): void {
-    this.deleteSession.run(digest);
+    this.writes.run(this.deleteSession, digest);
     this.freshness.recheck();
   }
 
@@ -101,6 +99,6 @@ export class UserRepository {
   }
 
   addApiKey(digest: Buffer, userId: number, now: number): void {
-    this.insertApiKey.run(digest, userId, now);
+    this.writes.run(this.insertApiKey, digest, userId, now);
   }
 }

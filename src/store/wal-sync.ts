@@ -27,8 +27,7 @@ default: src/store/fsync-thread.ts). One
  * the service's own connection stays open until `close()`.
  */
 export class WalSync {
-  /** Bumped by every write; `synced` is the generation the last finished flush covered. */
-  private generation = 0;
+  /** The write count (writes.ts) the last finished flush covered. */
   private synced = 0;
   private flushing = false;
   private fd: number | undefined;
@@ -44,11 +43,13 @@ export class WalSync {
   private startDeferred = false;
 
   /**
+   * `writes`: the count of writes made so far (the store's `Writes`), bumped by every write.
    * `inTransaction`: a flush must not start while a transaction is open (the thread pool could flush
    * before the COMMIT writes its frames, and the flush would be taken to cover them).
    */
   constructor(
     private readonly walFile: string,
+    private readonly writes: { readonly count: number },
     private readonly flush: Fsync = fsync,
     private readonly inTransaction: () => boolean = () => false,
   ) {}
@@ -58,14 +59,8 @@ export class WalSync {
     return this.failure;
   }
 
-  /** A commit (or an autocommit statement) wrote to the WAL. */
-  written(): void {
-    this.generation++;
-  }
-
-  /** The write count so far: `durable(at)` waits for the writes up to that one only. */
-  get writes(): number {
-    return this.generation;
+  private get generation(): number {
+    return this.writes.count;
   }
 
   /**

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { ALICE, ARRAYS, BOB, CAROL, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
-import { closed, collect, granted, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
+import { closed, collect, granted, connect, drained, trackerOptions, until } from '../helpers/mqtt.js';
 import { login, post, startTestServer } from '../helpers/server.js';
 
 const configOf = (deviceId: string) => `trackers/${deviceId}/config/tracking`;
@@ -19,7 +19,7 @@ async function withTwoConfigs(t: Test) {
 }
 
 t.test('trackers subscribe only under their own config prefix', async (t) => {
-  const { mqttUrl } = await withTwoConfigs(t);
+  const { mqttUrl, server } = await withTwoConfigs(t);
   const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
   const received = collect(tracker);
   const grants = (topic: string) => granted(tracker, topic);
@@ -30,18 +30,25 @@ t.test('trackers subscribe only under their own config prefix', async (t) => {
   t.equal(await grants(`trackers/${TELFM.deviceId}/status`), 128, 'outside config/: 128');
   t.equal(await grants(`trackers/${TELFM.deviceId}/config/#`), 1, 'own config/# granted');
   await until(() => received.length === 1);
-  await settle(300);
-  t.same(received.map((m) => m.topic), [configOf(TELFM.deviceId)], 'only its own config ever arrives');
+  // a marker on every topic it was refused: none may arrive, its own (after them) must
+  for (const device of [NUMBERS.deviceId, ARRAYS.deviceId]) {
+    await new Promise<void>((resolve) =>
+      server.broker.aedes.publish({ cmd: 'publish', topic: configOf(device), payload: Buffer.from('{"leak":1}'), qos: 1, retain: false, dup: false }, () =>
+        resolve(),
+      ),
+    );
+  }
+  await drained(server.broker.aedes, `trackers/${TELFM.deviceId}/config/marker`, received);
+  t.same(
+    received.map((m) => m.topic),
+    [configOf(TELFM.deviceId)],
+    'only its own config ever arrives',
+  );
 });
 
 t.test('a tracker publishing outside its ack/reported topics is disconnected', async (t) => {
   const { mqttUrl } = await withTwoConfigs(t);
-  for (const topic of [
-    `trackers/${NUMBERS.deviceId}/config/tracking/ack`,
-    configOf(TELFM.deviceId),
-    `trackers/${TELFM.deviceId}/anything`,
-    '$SYS/x',
-  ]) {
+  for (const topic of [`trackers/${NUMBERS.deviceId}/config/tracking/ack`, configOf(TELFM.deviceId), `trackers/${TELFM.deviceId}/anything`, '$SYS/x']) {
     const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
     const done = closed(tracker);
     tracker.publish(topic, '{}', { qos: 0 });
@@ -56,7 +63,7 @@ t.test('a tracker publishing outside its ack/reported topics is disconnected', a
 });
 
 t.test('observers see the devices of the trackers they may see, through wildcards too', async (t) => {
-  const { mqttUrl, url } = await withTwoConfigs(t);
+  const { mqttUrl, url, server } = await withTwoConfigs(t);
   const watch = async (user: { login: string; password: string }, id: string) => {
     const client = await connect(t, mqttUrl, { username: user.login, password: user.password, clientId: id });
     const received = collect(client);
@@ -68,14 +75,22 @@ t.test('observers see the devices of the trackers they may see, through wildcard
   t.equal(alice.qos, 1);
   await until(() => alice.received.length === 2 && bob.received.length === 1 && carol.received.length === 1);
   t.same(alice.received.map((m) => m.topic).sort(), [configOf(TELFM.deviceId), configOf(NUMBERS.deviceId)].sort(), 'alice: both of her devices');
-  t.same(bob.received.map((m) => m.topic), [configOf(TELFM.deviceId)], 'bob: the device behind his clone only');
-  t.same(carol.received.map((m) => m.topic), [configOf(TELFM.deviceId)], 'carol: her bound tracker only');
+  t.same(
+    bob.received.map((m) => m.topic),
+    [configOf(TELFM.deviceId)],
+    'bob: the device behind his clone only',
+  );
+  t.same(
+    carol.received.map((m) => m.topic),
+    [configOf(TELFM.deviceId)],
+    'carol: her bound tracker only',
+  );
 
   const hash = await login(url, ALICE);
   await post(url, 'tracker/settings/tracking/update', { hash, tracker_id: NUMBERS.trackerId, tracking_settings: { tracking_interval: 90 } });
   t.pass('updated');
   await until(() => alice.received.length === 3);
-  await settle(300);
+  await drained(server.broker.aedes, configOf(TELFM.deviceId), alice.received, bob.received, carol.received);
   t.equal(bob.received.length, 1, 'live messages of other devices do not leak to bob');
   t.equal(carol.received.length, 1, 'nor to carol');
 

@@ -42,7 +42,11 @@ for (const [file, control] of [
       (e: unknown) => e,
     );
     t.ok(err instanceof ConfigError, 'a ConfigError (the CLI prints its one line and exits with code 2)');
-    t.match((err as Error).message, new RegExp(`^MQTT security control ${control} cannot be installed: ${file.replace('.', '\\.')} changed`), 'saying which control and why');
+    t.match(
+      (err as Error).message,
+      new RegExp(`^MQTT security control ${control} cannot be installed: ${file.replace('.', '\\.')} changed`),
+      'saying which control and why',
+    );
     t.notMatch((err as Error).message, /\n/, 'one line');
   });
 }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
-import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
+import { collect, connect, drained, eventually, trackerOptions, until } from '../helpers/mqtt.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
 
 const topic = `trackers/${TELFM.deviceId}/config/tracking`;
@@ -33,20 +33,20 @@ t.test('retained delivery on subscribe, then live delivery', async (t) => {
 });
 
 t.test('an offline tracker gets exactly the latest version', async (t) => {
-  const { mqttUrl, update } = await setup(t);
+  const { mqttUrl, update, server } = await setup(t);
   for (const interval of [40, 50, 60]) t.equal((await update({ ...VALID_TELFM, tracking_interval: interval })).body.success, true);
   const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
   const received = collect(tracker);
   await tracker.subscribeAsync(topic, { qos: 1 });
   await until(() => received.length >= 1);
-  await settle(300);
+  await drained(server.broker.aedes, topic, received);
   t.equal(received.length, 1, 'one message, no replay of intermediate versions');
   t.equal(received[0]!.payload.version, 3);
   t.equal(received[0]!.payload.settings.tracking_interval, 60);
 });
 
 t.test('a persistent session that reconnects without subscribing gets only the latest version', async (t) => {
-  const { mqttUrl, update } = await setup(t);
+  const { mqttUrl, update, server } = await setup(t);
   const first = await connect(t, mqttUrl, trackerOptions(TELFM, { clean: false }));
   await first.subscribeAsync(topic, { qos: 1 });
   await first.endAsync();
@@ -54,8 +54,12 @@ t.test('a persistent session that reconnects without subscribing gets only the l
   const again = await connect(t, mqttUrl, trackerOptions(TELFM, { clean: false }));
   const received = collect(again);
   await until(() => received.length >= 1, 5000, 'config after session resume');
-  await settle(300);
-  t.same(received.map((m) => m.payload.version), [2], 'only version 2');
+  await drained(server.broker.aedes, topic, received);
+  t.same(
+    received.map((m) => m.payload.version),
+    [2],
+    'only version 2',
+  );
 });
 
 t.test('sync state: pending → delivered → applied, rejected, stale acks', async (t) => {
@@ -70,10 +74,7 @@ t.test('sync state: pending → delivered → applied, rejected, stale acks', as
   await tracker.subscribeAsync(topic, { qos: 1 });
   await until(() => received.length === 1);
   let sync: Record<string, any> = {};
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; await settle(20)) {
-    sync = (await read()).sync;
-    if (sync.state === 'delivered') break;
-  }
+  await eventually(async () => (sync = (await read()).sync).state === 'delivered', 5000, 'delivered').catch(() => undefined);
   t.equal(sync.state, 'delivered', 'the PUBACK of the retained message marks it delivered');
   t.match(sync.delivered_at, /Z$/);
 
@@ -100,11 +101,15 @@ t.test('sync state: pending → delivered → applied, rejected, stale acks', as
   t.equal(sync.version, 3);
   t.not(sync.state, 'applied', 'a stale ack does not change the current state');
   const acks = server.store.db.prepare('SELECT version, status, stale FROM device_acks ORDER BY id').all();
-  t.same(acks, [
-    { version: 1, status: 'applied', stale: 0 },
-    { version: 2, status: 'rejected', stale: 0 },
-    { version: 2, status: 'applied', stale: 1 },
-  ], 'every answer is recorded, the stale one marked');
+  t.same(
+    acks,
+    [
+      { version: 1, status: 'applied', stale: 0 },
+      { version: 2, status: 'rejected', stale: 0 },
+      { version: 2, status: 'applied', stale: 1 },
+    ],
+    'every answer is recorded, the stale one marked',
+  );
 });
 
 t.test('reported settings show in sync and seed the first update', async (t) => {
@@ -125,7 +130,14 @@ t.test('malformed tracker payloads are dropped and counted, never a crash', asyn
   const { mqttUrl, update, read, server } = await setup(t);
   t.equal((await update(VALID_TELFM)).body.success, true);
   const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
-  const bad = ['not json', '{"version":"1","status":"applied"}', '{"version":1,"status":"done"}', '{"version":99,"status":"applied"}', '[]', '{"version":1,"status":"applied","extra":1}'];
+  const bad = [
+    'not json',
+    '{"version":"1","status":"applied"}',
+    '{"version":1,"status":"done"}',
+    '{"version":99,"status":"applied"}',
+    '[]',
+    '{"version":1,"status":"applied","extra":1}',
+  ];
   for (const payload of bad) await tracker.publishAsync(`${topic}/ack`, payload, { qos: 1 });
   await tracker.publishAsync(`${topic}/reported`, '{"settings":"nope"}', { qos: 1 });
   await until(() => server.devices.counters.malformed === bad.length + 1, 5000, 'malformed counted');

@@ -27,7 +27,15 @@ t.test('MQTT over TLS and the HTTP API over HTTPS with a configured certificate'
 
   const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: httpsPort, path: '/user/auth', method: 'POST', ca: cert, servername: 'localhost', headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port: httpsPort,
+        path: '/user/auth',
+        method: 'POST',
+        ca: cert,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -41,7 +49,11 @@ t.test('MQTT over TLS and the HTTP API over HTTPS with a configured certificate'
   const hash = (JSON.parse(answer.body) as { hash: string }).hash;
   t.match(hash, /^[0-9a-f]{32}$/, 'user/auth over HTTPS');
 
-  await post(`http://127.0.0.1:${server.ports.http}`, 'tracker/settings/tracking/update', { hash, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });
+  await post(`http://127.0.0.1:${server.ports.http}`, 'tracker/settings/tracking/update', {
+    hash,
+    tracker_id: TELFM.trackerId,
+    tracking_settings: VALID_TELFM,
+  });
   const tracker = await connect(t, `mqtts://127.0.0.1:${mqttsPort}`, trackerOptions(TELFM, { ca: cert, servername: 'localhost' }));
   const received = collect(tracker);
   await tracker.subscribeAsync(topic, { qos: 1 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ALICE, ARRAYS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
-import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
+import { collect, connect, drained, trackerOptions, until } from '../helpers/mqtt.js';
 import { login, post, startTestServer } from '../helpers/server.js';
 
 t.test('after a restart every tracker gets its latest accepted settings from SQLite', async (t) => {
@@ -17,7 +17,7 @@ t.test('after a restart every tracker gets its latest accepted settings from SQL
   const received = collect(tracker);
   await tracker.subscribeAsync(`trackers/${TELFM.deviceId}/config/#`, { qos: 1 });
   await until(() => received.length === 1);
-  await settle(200);
+  await drained(second.server.broker.aedes, `trackers/${TELFM.deviceId}/config/marker`, received);
   t.equal(received.length, 1);
   t.same(received[0]!.payload.settings, { ...VALID_TELFM, tracking_interval: 200 });
   t.equal(received[0]!.payload.version, 2);
@@ -25,6 +25,6 @@ t.test('after a restart every tracker gets its latest accepted settings from SQL
   const unconfigured = await connect(t, second.mqttUrl, trackerOptions(ARRAYS));
   const none = collect(unconfigured);
   await unconfigured.subscribeAsync(`trackers/${ARRAYS.deviceId}/config/tracking`, { qos: 1 });
-  await settle(300);
+  await drained(second.server.broker.aedes, `trackers/${ARRAYS.deviceId}/config/tracking`, none);
   t.equal(none.length, 0, 'a device without any accepted version gets no config message');
 });

@@ -2,14 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { ROOT, ensureBuilt, runCli } from '../helpers/cli.js';
+import { ROOT, builtCli, runCli } from '../helpers/cli.js';
 import { ALICE, ARRAYS, FORMATS, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 import { post, startTestServer, tempDir } from '../helpers/server.js';
 
 /** Runs the built CLI without blocking this process (the service under test lives in it). */
 function runCliAsync(db: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [ensureBuilt(), ...args], {
+  const child = spawn(process.execPath, [builtCli(), ...args], {
     cwd: ROOT,
     env: { ...process.env, TRACKCONF_DB: db, TRACKCONF_CONFIG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCli } from '../helpers/cli.js';
+import { builtCli, runCli } from '../helpers/cli.js';
 import { digestMatches } from '../../src/auth/crypto.js';
 import {
   DEMO_CLONE,
@@ -43,8 +45,7 @@ function withStore<T>(db: string, fn: (store: Store, profiles: ReturnType<typeof
   }
 }
 
-const versionCount = (store: Store) =>
-  store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM settings_versions').get()!.n;
+const versionCount = (store: Store) => store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM settings_versions').get()!.n;
 
 t.test('demo --json seeds the demo account idempotently', async (t) => {
   const dir = t.testdir();
@@ -62,7 +63,10 @@ t.test('demo --json seeds the demo account idempotently', async (t) => {
   );
   t.equal(new Set(one.trackers.map((tr) => tr.model)).size, 4, 'four different models');
   t.equal(new Set(one.trackers.map((tr) => tr.profile)).size, 4, 'four different profiles');
-  t.ok(one.trackers.every((tr) => tr.settings_version === 1), 'each tracker has initial settings');
+  t.ok(
+    one.trackers.every((tr) => tr.settings_version === 1),
+    'each tracker has initial settings',
+  );
   t.match(one.clone, { id: DEMO_CLONE.trackerId, clone_of: DEMO_CLONE.cloneOf, owner: DEMO_VIEWER.login, device_id: DEMO_DEVICES[0]!.deviceId });
   t.match(one.subuser, { login: DEMO_DISPATCHER.login, rights: ['tracker_configure'], trackers: [...DEMO_DISPATCHER_TRACKERS] });
 
@@ -92,7 +96,11 @@ t.test('demo --json seeds the demo account idempotently', async (t) => {
   const second = cli(db, 'demo', '--json');
   t.equal(second.code, 0, second.stderr);
   const two = JSON.parse(second.stdout) as DemoJson;
-  t.same(two.trackers.map((tr) => tr.id), one.trackers.map((tr) => tr.id), 'same tracker ids');
+  t.same(
+    two.trackers.map((tr) => tr.id),
+    one.trackers.map((tr) => tr.id),
+    'same tracker ids',
+  );
   t.equal(two.clone.id, one.clone.id);
   t.not(two.hash, one.hash, 'a new session each run');
 
@@ -105,14 +113,20 @@ t.test('demo --json seeds the demo account idempotently', async (t) => {
     }
     t.equal(auth.authenticate(DEMO_VIEWER.apiKey).login, DEMO_VIEWER.login);
     const demoUser = store.users.findByLogin(DEMO_USER.login)!;
-    t.same(store.groups.listForOwner(demoUser.id), [
-      { id: DEMO_GROUP.id, owner_id: demoUser.id, title: DEMO_GROUP.title, color: DEMO_GROUP.color },
-    ], 'the demo group');
+    t.same(
+      store.groups.listForOwner(demoUser.id),
+      [{ id: DEMO_GROUP.id, owner_id: demoUser.id, title: DEMO_GROUP.title, color: DEMO_GROUP.color }],
+      'the demo group',
+    );
     for (const d of DEMO_DEVICES) {
-      t.match(store.trackers.findTracker(d.trackerId), {
-        group_id: DEMO_GROUP.trackers.includes(d.trackerId) ? DEMO_GROUP.id : null,
-        phone: d.phone ?? null,
-      }, `tracker ${d.trackerId}: group and phone`);
+      t.match(
+        store.trackers.findTracker(d.trackerId),
+        {
+          group_id: DEMO_GROUP.trackers.includes(d.trackerId) ? DEMO_GROUP.id : null,
+          phone: d.phone ?? null,
+        },
+        `tracker ${d.trackerId}: group and phone`,
+      );
     }
 
     for (const device of DEMO_DEVICES) {
@@ -201,4 +215,17 @@ t.test('demo does not take over a group id of another account', async (t) => {
     t.match(store.groups.findGroup(DEMO_GROUP.id), { title: 'Mine' }, 'the group is untouched');
     t.equal(store.users.findByLogin(DEMO_USER.login), undefined, 'nothing seeded');
   });
+});
+
+t.test('the database used is named by its absolute path: the default follows the current directory', async (t) => {
+  const cwd = t.testdir();
+  const run = spawnSync(process.execPath, [builtCli(), 'demo', '--json'], {
+    cwd,
+    env: { ...process.env, TRACKCONF_DB: '', TRACKCONF_CONFIG: '' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  t.equal(run.status, 0, run.stderr);
+  t.equal(run.stderr, `trackconf: database ${join(cwd, 'data', 'trackconf.db')}\n`, 'one line on stderr');
+  t.ok(existsSync(join(cwd, 'data', 'trackconf.db')), 'and that is where it seeded');
 });

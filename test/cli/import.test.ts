@@ -20,11 +20,7 @@ function dump(store: Store): Record<string, unknown[]> {
       store.db
         .prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`)
         .all()
-        .map((row) =>
-          Object.fromEntries(
-            Object.entries(row as Record<string, unknown>).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('hex') : v]),
-          ),
-        ),
+        .map((row) => Object.fromEntries(Object.entries(row as Record<string, unknown>).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('hex') : v]))),
     ]),
   );
 }
@@ -44,9 +40,7 @@ const VALID = {
     { login: 'alice@example.com', password: 'secret-1', api_keys: ['0123456789abcdef0123456789abcdef'] },
     { login: 'bob@example.com', password: 'secret-2' },
   ],
-  subusers: [
-    { login: 'carol@example.com', password: 'secret-3', master: 'alice@example.com', rights: ['tracker_configure'], trackers: [1001] },
-  ],
+  subusers: [{ login: 'carol@example.com', password: 'secret-3', master: 'alice@example.com', rights: ['tracker_configure'], trackers: [1001] }],
   trackers: [
     { id: 1001, owner: 'alice@example.com', label: 'Truck 1', model: 'fmb920', device_id: '356307042441013', device_secret: 's3cret-device-token' },
     { id: 1002, owner: 'bob@example.com', label: 'Truck 1 (shared)', clone_of: 1001 },
@@ -59,14 +53,17 @@ t.test('import of a valid file: exit 0, a JSON report; re-import changes nothing
   const db = join(dir, 't.db');
   const run = cli(db, 'import', join(dir, 'file.json'));
   t.equal(run.code, 0, run.stderr);
-  t.equal(run.stderr, '');
+  t.equal(run.stderr, `trackconf: database ${db}\n`, 'only the database it used, by its absolute path');
   const report = JSON.parse(run.stdout) as {
     users: { login: string; api_keys?: string[] }[];
     trackers: { id: number; device_id: string; device_secret?: string; created: boolean }[];
   };
   t.match(report, {
     models: [{ code: 'fmb920', tracking_profile: 'telfm' }],
-    users: [{ login: 'alice@example.com', created: true }, { login: 'bob@example.com', created: true }],
+    users: [
+      { login: 'alice@example.com', created: true },
+      { login: 'bob@example.com', created: true },
+    ],
     subusers: [{ login: 'carol@example.com', created: true }],
     trackers: [
       { id: 1001, device_id: '356307042441013', device_secret: 's3cret-device-token', created: true },
@@ -88,7 +85,10 @@ t.test('import of a valid file: exit 0, a JSON report; re-import changes nothing
   t.equal(again.code, 0, again.stderr);
   t.same(dumpFile(db), before, 'the database is unchanged by a second import');
   const second = JSON.parse(again.stdout) as typeof report;
-  t.same(second.trackers.map((r) => r.id), report.trackers.map((r) => r.id));
+  t.same(
+    second.trackers.map((r) => r.id),
+    report.trackers.map((r) => r.id),
+  );
   t.notOk(second.trackers[2]!.device_secret, 'the stored secret is kept and not shown');
 });
 

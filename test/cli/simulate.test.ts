@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { ensureBuilt, ROOT } from '../helpers/cli.js';
+import { builtCli, ROOT } from '../helpers/cli.js';
 import { ALICE, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
 
 function simulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ensureBuilt(), 'simulate', ...args], { cwd: ROOT, env: { ...process.env, TRACKCONF_CONFIG: '' } });
+    const child = spawn(process.execPath, [builtCli(), 'simulate', ...args], { cwd: ROOT, env: { ...process.env, TRACKCONF_CONFIG: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -27,16 +27,26 @@ t.test('simulate: trackers apply and acknowledge their config, and read shows ap
   t.equal((await post(url, 'tracker/settings/tracking/update', { hash, tracker_id: NUMBERS.trackerId, tracking_settings: numbers })).body.success, true);
 
   const result = await simulate([
-    '--url', `mqtt://127.0.0.1:${server.ports.mqtt}`,
-    '--device', `${TELFM.deviceId}:${TELFM.secret}`,
-    '--device', `${NUMBERS.deviceId}:${NUMBERS.secret}`,
-    '--until-applied', '--json',
+    '--url',
+    `mqtt://127.0.0.1:${server.ports.mqtt}`,
+    '--device',
+    `${TELFM.deviceId}:${TELFM.secret}`,
+    '--device',
+    `${NUMBERS.deviceId}:${NUMBERS.secret}`,
+    '--until-applied',
+    '--json',
   ]);
   t.equal(result.code, 0, `exit 0 (${result.stderr.trim()})`);
-  const applied = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+  const applied = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, any>);
   t.same(
     applied.map((a) => [a.event, a.deviceId, a.version]).sort(),
-    [['applied', NUMBERS.deviceId, 1], ['applied', TELFM.deviceId, 1]].sort(),
+    [
+      ['applied', NUMBERS.deviceId, 1],
+      ['applied', TELFM.deviceId, 1],
+    ].sort(),
     'one applied line per tracker',
   );
   t.same(applied.find((a) => a.deviceId === NUMBERS.deviceId)?.settings, numbers, 'the settings it applied');

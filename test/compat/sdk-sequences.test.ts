@@ -23,7 +23,7 @@ function compatFleet() {
     groups: [
       { id: 7, owner: ALICE.login, title: 'North depot', color: '1E96DC' },
       { id: 8, owner: ALICE.login, title: 'South depot' },
-      { id: 9, owner: BOB.login, title: 'Bob\'s yard', color: 'ff8800' },
+      { id: 9, owner: BOB.login, title: "Bob's yard", color: 'ff8800' },
     ],
     trackers: base.trackers.map((tracker) => ({
       ...tracker,
@@ -68,14 +68,14 @@ t.test('Navixy client sequences', async (t) => {
   t.test('JavaScript SDK: form-encoded user/auth → tracker/list → user/get_info', async (t) => {
     const auth = parsed(t, await sdkPost(url, 'user/auth', { login: ALICE.login, password: ALICE.password }, true), answers.auth, 'user/auth');
     const list = parsed(t, await sdkPost(url, 'tracker/list', { hash: auth.hash }), answers.trackerList, 'tracker/list').list;
-    t.strictSame(ids(list), [1001, 1003, 1004, 1005, 1006, 1007], 'alice\'s trackers');
+    t.strictSame(ids(list), [1001, 1003, 1004, 1005, 1006, 1007], "alice's trackers");
     const truck = list.find((tracker) => tracker.id === TELFM.trackerId)!;
     t.equal(truck.group_id, 7, 'group_id of its group');
-    t.equal(truck.source.phone, PHONE, 'the device\'s phone');
+    t.equal(truck.source.phone, PHONE, "the device's phone");
     t.equal(list.find((tracker) => tracker.id === 1003)!.group_id, 0, '0: no group');
 
     const info = parsed(t, await sdkPost(url, 'user/get_info', { hash: auth.hash }), answers.userInfo, 'user/get_info').user_info;
-    t.equal(info.id, aliceId, 'the user\'s id');
+    t.equal(info.id, aliceId, "the user's id");
     t.equal(info.login, ALICE.login, 'the login');
     t.match(info, { title: ALICE.login, legal_type: 'individual', locale: 'en_US', time_zone: 'UTC', demo: false }, 'neutral values');
   });
@@ -83,12 +83,12 @@ t.test('Navixy client sequences', async (t) => {
   t.test('typed JSON client: user/auth → tracker/list → GET tracker/read → tracker/settings/tracking/read', async (t) => {
     const auth = parsed(t, await post(url, 'user/auth', { login: BOB.login, password: BOB.password }), answers.auth, 'user/auth');
     const list: NavixyTracker[] = parsed(t, await post(url, 'tracker/list', { hash: auth.hash }), answers.trackerList, 'tracker/list').list;
-    t.equal(list.length, 1, 'bob\'s clone');
+    t.equal(list.length, 1, "bob's clone");
     const clone = list[0]!;
     t.ok(Number.isSafeInteger(clone.source.id), 'source.id: an integer');
     t.equal(clone.clone, true);
-    t.equal(clone.group_id, 9, 'bob\'s own group for his clone');
-    t.equal(clone.source.phone, PHONE, 'a clone shows its device\'s phone');
+    t.equal(clone.group_id, 9, "bob's own group for his clone");
+    t.equal(clone.source.phone, PHONE, "a clone shows its device's phone");
     const value = parsed(t, await get(url, 'tracker/read', { hash: auth.hash, tracker_id: String(clone.id) }), answers.trackerRead, 'tracker/read').value;
     t.strictSame(value, clone, 'tracker/read is the list entry');
     const settings = parsed(
@@ -100,7 +100,12 @@ t.test('Navixy client sequences', async (t) => {
     t.type(settings.value, 'object');
 
     // the original's source is the same device: same id, creation date and phone
-    const original = parsed(t, await get(url, 'tracker/read', { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId) }), answers.trackerRead, 'original').value;
+    const original = parsed(
+      t,
+      await get(url, 'tracker/read', { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId) }),
+      answers.trackerRead,
+      'original',
+    ).value;
     t.strictSame(original.source, clone.source, 'one device, one source');
   });
 
@@ -132,7 +137,12 @@ t.test('Navixy client sequences', async (t) => {
       const list = parsed(t, await call(), answers.trackerList, what).list;
       t.strictSame(ids(list), expected, `${what}: ${expected.join(', ') || 'none'}`);
     }
-    const sub = parsed(t, await post(url, 'tracker/list', { hash: sessionFor(server, DAVE.login), labels: ['TRUCK', 'tracker'] }), answers.trackerList, 'dave').list;
+    const sub = parsed(
+      t,
+      await post(url, 'tracker/list', { hash: sessionFor(server, DAVE.login), labels: ['TRUCK', 'tracker'] }),
+      answers.trackerList,
+      'dave',
+    ).list;
     t.strictSame(ids(sub), [1001, 1003], 'a sub-user filters among the trackers bound to it');
 
     for (const [what, labels] of [
@@ -150,20 +160,20 @@ t.test('Navixy client sequences', async (t) => {
     expectError(t, await get(url, 'tracker/list', { hash, labels: 'north' }), 'invalidParameters', ['labels'], 'GET: not JSON text');
   });
 
-  t.test('tracker/group/list for a master and for a sub-user (its master\'s groups)', async (t) => {
+  t.test("tracker/group/list for a master and for a sub-user (its master's groups)", async (t) => {
     const expected: NavixyGroup[] = [
       { id: 7, title: 'North depot', color: '1E96DC' },
       { id: 8, title: 'South depot', color: '1E96DC' },
     ];
     const alice = parsed(t, await post(url, 'tracker/group/list', { hash: ALICE.apiKey }), answers.groupList, 'alice').list;
-    t.strictSame(alice, expected, 'alice\'s groups, by id');
+    t.strictSame(alice, expected, "alice's groups, by id");
     const carolHash = parsed(t, await sdkPost(url, 'user/auth', { login: CAROL.login, password: CAROL.password }), answers.auth, 'carol logs in').hash;
     const carol = parsed(t, await sdkPost(url, 'tracker/group/list', { hash: carolHash }), answers.groupList, 'carol').list;
-    t.strictSame(carol, expected, 'carol sees alice\'s groups');
+    t.strictSame(carol, expected, "carol sees alice's groups");
     const carolInfo = parsed(t, await sdkPost(url, 'user/get_info', { hash: carolHash }), answers.userInfo, 'carol get_info').user_info;
-    t.equal(carolInfo.login, CAROL.login, 'a sub-user\'s own user_info');
+    t.equal(carolInfo.login, CAROL.login, "a sub-user's own user_info");
     const bob = parsed(t, await get(url, 'tracker/group/list', { hash: BOB.apiKey }), answers.groupList, 'bob').list;
-    t.strictSame(bob, [{ id: 9, title: 'Bob\'s yard', color: 'FF8800' }], 'bob\'s own group only');
+    t.strictSame(bob, [{ id: 9, title: "Bob's yard", color: 'FF8800' }], "bob's own group only");
   });
 
   t.test('every other Navixy call answers 111', async (t) => {

@@ -19,12 +19,16 @@ interface Reply {
 
 function send(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method, headers: { ...headers, ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
+    const req = request(
+      `${base}${path}`,
+      { method, headers: { ...headers, ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -56,7 +60,13 @@ t.test('a browser on another origin: preflight, then the call', async (t) => {
   checkPreflight(t, preflight, 'preflight');
   t.equal(preflight.headers['access-control-allow-origin'], '*', 'preflight: Allow-Origin *');
 
-  const call = await send(url, 'POST', read, { ...JSON_TYPE, origin: APP, authorization: `NVX ${ALICE.apiKey}` }, JSON.stringify({ tracker_id: TELFM.trackerId }));
+  const call = await send(
+    url,
+    'POST',
+    read,
+    { ...JSON_TYPE, origin: APP, authorization: `NVX ${ALICE.apiKey}` },
+    JSON.stringify({ tracker_id: TELFM.trackerId }),
+  );
   t.equal(call.status, 200, 'the POST after it: 200');
   t.equal(call.headers['access-control-allow-origin'], '*', 'the POST: Allow-Origin *');
   t.equal(call.headers['access-control-allow-credentials'], undefined, 'the POST: no Allow-Credentials');
@@ -67,7 +77,12 @@ t.test('a browser on another origin: preflight, then the call', async (t) => {
   t.equal(refused.headers['access-control-allow-origin'], '*', 'an error answer has Allow-Origin too (the page can read the envelope)');
 
   // Any path, any prefix: the preflight answers 204 and runs nothing, the query string included.
-  for (const path of ['/api-v2/tracker/list/', '/v2/user/auth', `/tracker/settings/tracking/update?hash=${ALICE.apiKey}&tracker_id=${TELFM.trackerId}&tracking_settings=%7B%7D`, '/nope']) {
+  for (const path of [
+    '/api-v2/tracker/list/',
+    '/v2/user/auth',
+    `/tracker/settings/tracking/update?hash=${ALICE.apiKey}&tracker_id=${TELFM.trackerId}&tracking_settings=%7B%7D`,
+    '/nope',
+  ]) {
     checkPreflight(t, await send(url, 'OPTIONS', path, BROWSER_PREFLIGHT), `preflight ${path}`);
   }
   const after = await send(url, 'GET', `/tracker/settings/tracking/read?hash=${ALICE.apiKey}&tracker_id=${TELFM.trackerId}`);
@@ -136,7 +151,11 @@ t.test('a configured list of origins: a listed one is echoed, any other gets no 
 t.test('TRACKCONF_CORS_ORIGINS', async (t) => {
   t.equal(loadConfig({}).http.corsOrigins, '*', 'default *');
   t.equal(loadConfig({ TRACKCONF_CORS_ORIGINS: ' * ' }).http.corsOrigins, '*', '*');
-  t.same(loadConfig({ TRACKCONF_CORS_ORIGINS: 'https://A.example, http://localhost:3000,' }).http.corsOrigins, ['https://a.example', 'http://localhost:3000'], 'a list, trimmed, lower case');
+  t.same(
+    loadConfig({ TRACKCONF_CORS_ORIGINS: 'https://A.example, http://localhost:3000,' }).http.corsOrigins,
+    ['https://a.example', 'http://localhost:3000'],
+    'a list, trimmed, lower case',
+  );
   for (const bad of ['https://a.example/', 'a.example', 'https://a.example, *', ',', 'https://*.example']) {
     t.throws(() => loadConfig({ TRACKCONF_CORS_ORIGINS: bad }), ConfigError, `refused: ${JSON.stringify(bad)}`);
   }

@@ -16,13 +16,12 @@ export const P = {
 
 export async function fleetServer(t: Test, options: StartOptions = {}) {
   const ts = await startTestServer(t, { config: NO_RATE_LIMIT, ...options });
-  const call = (path: string, params: Record<string, unknown>, hash: string = ALICE.apiKey): Promise<ApiAnswer> =>
-    post(ts.url, path, { hash, ...params });
+  const call = (path: string, params: Record<string, unknown>, hash: string = ALICE.apiKey): Promise<ApiAnswer> => post(ts.url, path, { hash, ...params });
   const versions = (deviceId: string): number =>
     (
-      ts.server.store.db
-        .prepare('SELECT count(*) AS n FROM settings_versions v JOIN devices d ON d.id = v.device WHERE d.device_id = ?')
-        .get(deviceId) as { n: number }
+      ts.server.store.db.prepare('SELECT count(*) AS n FROM settings_versions v JOIN devices d ON d.id = v.device WHERE d.device_id = ?').get(deviceId) as {
+        n: number;
+      }
     ).n;
   const userId = (login: string): number => ts.server.store.users.findByLogin(login)!.id;
   return { ...ts, call, versions, userId };

@@ -31,14 +31,23 @@ t.test('a retry answers exactly the first answer and stores nothing', async (t) 
   t.strictSame(again.body, first, 'the same answer');
   t.equal(versions(TELFM.deviceId), 1, 'no second version');
   const viaForm = await form(url, P.update, {
-    hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId), tracking_settings: JSON.stringify(VALID_TELFM), request_id: 'r-1',
+    hash: ALICE.apiKey,
+    tracker_id: String(TELFM.trackerId),
+    tracking_settings: JSON.stringify(VALID_TELFM),
+    request_id: 'r-1',
   });
   t.strictSame(viaForm.body, first, 'the same parameters in another encoding');
 
   expectError(t, await update({ tracking_settings: { ...VALID_TELFM, tracking_interval: 61 } }), 'invalidParameters', ['request_id'], 'other settings');
   expectError(t, await update({ tracker_id: ARRAYS.trackerId }), 'invalidParameters', ['request_id'], 'another tracker');
   expectError(t, await update({ expected_version: 0 }), 'invalidParameters', ['request_id'], 'with expected_version');
-  expectError(t, await call(P.bulk, { tracker_ids: [TELFM.trackerId], tracking_settings: VALID_TELFM, request_id: 'r-1' }), 'invalidParameters', ['request_id'], 'another call');
+  expectError(
+    t,
+    await call(P.bulk, { tracker_ids: [TELFM.trackerId], tracking_settings: VALID_TELFM, request_id: 'r-1' }),
+    'invalidParameters',
+    ['request_id'],
+    'another call',
+  );
   t.equal(versions(TELFM.deviceId), 1);
 
   const carol = sessionFor(server, CAROL.login);
@@ -52,7 +61,9 @@ t.test('a retry answers exactly the first answer and stores nothing', async (t) 
   t.equal(versions(TELFM.deviceId), 3, 'one version for three concurrent duplicates');
 
   // A failed call is not remembered; a dry run neither counts nor is answered from memory.
-  expectError(t, await update({ request_id: 'r-3', tracking_settings: { tracking_interval: 1 } }), 'invalidParameters', ['tracking_settings.tracking_interval']);
+  expectError(t, await update({ request_id: 'r-3', tracking_settings: { tracking_interval: 1 } }), 'invalidParameters', [
+    'tracking_settings.tracking_interval',
+  ]);
   const dry = expectOk(t, await update({ request_id: 'r-3', tracking_settings: { tracking_interval: 98 }, dry_run: true }));
   t.equal(dry.dry_run, true);
   const real = expectOk(t, await update({ request_id: 'r-3', tracking_settings: { tracking_interval: 98 } }));

@@ -10,7 +10,7 @@ import type { Server } from '../../src/server.js';
 import { ALICE, BLOCKED, BOB, NO_PROFILE, fleetFile } from './fleet.js';
 import type { ApiAnswer } from './server.js';
 
-/** Asserts the exact Navixy error answer of SPEC §3/§4: HTTP status, code, description, nothing else. */
+/** Asserts the exact Navixy error answer (docs/api.md#response-envelope, docs/errors.md): HTTP status, code, description, nothing else. */
 export function expectError(t: Test, answer: ApiAnswer, name: ErrorName, parameters?: readonly string[], what?: string): void {
   const def = Errors[name];
   const label = `${what ?? name}: ${def.code}`;

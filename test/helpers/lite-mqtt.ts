@@ -35,6 +35,8 @@ export class LiteTracker {
   /** The highest config version received, and its payload. */
   latest: LiteConfig | undefined;
   received = 0;
+  /** PUBACKs the broker sent for this tracker's QoS 1 publishes (it handled them, in order). */
+  pubacks = 0;
   closed = false;
   /** Called with every config message (load tests time deliveries with it). */
   onConfig: ((config: LiteConfig, tracker: LiteTracker) => void) | undefined;
@@ -118,9 +120,7 @@ export class LiteTracker {
   }
 
   publish(topic: string, payload: Buffer | string, qos: 0 | 1 = 1): void {
-    this.socket.write(
-      mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, ...(qos > 0 && { messageId: this.id() }) }),
-    );
+    this.socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, ...(qos > 0 && { messageId: this.id() }) }));
   }
 
   end(): void {
@@ -142,6 +142,10 @@ export class LiteTracker {
       const key = `suback:${packet.messageId}`;
       this.waiters.get(key)?.(packet);
       this.waiters.delete(key);
+      return;
+    }
+    if (packet.cmd === 'puback') {
+      this.pubacks += 1;
       return;
     }
     if (packet.cmd !== 'publish') return;

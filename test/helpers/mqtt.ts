@@ -1,3 +1,4 @@
+import type { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Test } from 'tap';
 
@@ -56,6 +57,15 @@ export async function until(check: () => boolean, ms = 5_000, what = 'condition'
   }
 }
 
+/** Waits until the asynchronous `check` holds (polling), failing after `ms`. */
+export async function eventually(check: () => Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Resolves when the client's connection closes (the broker closed it). */
 export function closed(client: MqttClient, ms = 5_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -68,9 +78,27 @@ export function closed(client: MqttClient, ms = 5_000): Promise<void> {
   });
 }
 
-/** Lets the broker deliver whatever it was going to deliver (used before asserting "nothing more"). */
-export function settle(ms = 200): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+let markers = 0;
+
+/**
+ * Resolves once everything the broker had sent before now to the clients collecting into `lists` has
+ * arrived (used before asserting "nothing more"): the broker publishes a QoS 1 marker on `topic` (one
+ * every such client subscribes to) and MQTT delivers one client's messages in order, so whatever was
+ * due before the marker arrived before it. The marker is removed from each list.
+ */
+export async function drained(aedes: Aedes, topic: string, ...lists: Received[][]): Promise<void> {
+  const marker = `marker-${++markers}`;
+  const payload = Buffer.from(JSON.stringify({ marker }));
+  await new Promise<void>((resolve, reject) =>
+    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+  );
+  for (const received of lists) {
+    await until(() => received.some((m) => m.payload.marker === marker), 10_000, `the marker on ${topic}`);
+    received.splice(
+      received.findIndex((m) => m.payload.marker === marker),
+      1,
+    );
+  }
 }
 
 /** The SUBACK return code of one subscription (mqtt.js rejects on 128: read it from the packet). */

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { deepMerge } from '../../src/json.js';
 import { startServer, type Server } from '../../src/server.js';
 import { provision } from '../../src/settings/provisioning.js';
 import type { Fsync } from '../../src/store/wal-sync.js';
@@ -48,20 +50,23 @@ export interface StartOptions {
   readonly fsync?: Fsync;
 }
 
+/** The ports a user's `npm start` may hold beside the tests: a test server never binds them. */
+const DEFAULT_PORTS = new Set([8080, 1883, 8083, 8883, 8443]);
+
+export function refusePublicPorts(config: Readonly<Config>): void {
+  const ports = [config.http.port, config.mqtt.port, config.mqtt.wsPort];
+  if (config.tls.cert !== null) ports.push(config.tls.mqttsPort, config.tls.httpsPort);
+  const taken = ports.filter((port) => DEFAULT_PORTS.has(port));
+  if (taken.length > 0) throw new Error(`a test server must not bind the default port(s) ${taken.join(', ')}: use port 0 or freePort()`);
+}
+
 /** A real server on loopback ports with a fresh SQLite file, closed when the test ends. */
 export async function startTestServer(t: Test, options: StartOptions = {}): Promise<TestServer> {
   const dbFile = options.dbFile ?? join(tempDir(t), 'trackconf.db');
   const wsPort = await freePort();
-  const config = loadConfig(
-    {},
-    {
-      db: dbFile,
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { host: '127.0.0.1', port: 0, wsPort },
-      logLevel: 'silent',
-      ...options.config,
-    },
-  );
+  const loopback = { db: dbFile, http: { host: '127.0.0.1', port: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort }, logLevel: 'silent' };
+  const config = loadConfig({}, deepMerge(loopback, options.config ?? {}));
+  refusePublicPorts(config);
   const server = await startServer(config, options.fsync ? { fsync: options.fsync } : {});
   t.teardown(() => server.close());
   const fleet = options.fleet === undefined ? fleetFile() : options.fleet;

@@ -3,24 +3,13 @@
  * tests that kill it (SIGKILL, SIGTERM) and restart it on the same SQLite file. Also: provisioning a
  * database before the first start, a seeded PRNG, and a consistency check of the settings tables.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config/load.js';
 import { openCore } from '../../src/server.js';
 import { provision } from '../../src/settings/provisioning.js';
+import { builtCli, ROOT } from './cli.js';
 import { freePort } from './server.js';
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-
-/** dist/ exists after `npm ci` (prepare); on a checkout without a build, compile once. */
-export function ensureBuilt(): void {
-  if (!existsSync(CLI)) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing and \`npx tsc -p tsconfig.json\` did not build it`);
-}
 
 /** Whether the long variants run (`TRACKCONF_LONG_TESTS=1`). */
 export const LONG = process.env.TRACKCONF_LONG_TESTS === '1';
@@ -92,9 +81,8 @@ export async function spawnService(options: ServiceOptions): Promise<Service> {
 }
 
 async function spawnOnce(options: ServiceOptions): Promise<Service> {
-  ensureBuilt();
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
-  const proc = spawn(process.execPath, [CLI, 'serve'], {
+  const proc = spawn(process.execPath, [builtCli(), 'serve'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -157,13 +145,15 @@ export interface VersionRow {
 export interface DeviceState {
   readonly deviceId: string;
   readonly versions: VersionRow[];
-  readonly sync: {
-    version: number;
-    settings: string | null;
-    state: string;
-    delivered_at: string | null;
-    applied_at: string | null;
-  } | undefined;
+  readonly sync:
+    | {
+        version: number;
+        settings: string | null;
+        state: string;
+        delivered_at: string | null;
+        applied_at: string | null;
+      }
+    | undefined;
 }
 
 /** Every device's versions and sync row, read with a plain connection (recovers the WAL if needed). */

@@ -27,6 +27,8 @@ export const DAVE_SESSION = 'dddddddddddddddddddddddddddddd01';
 
 export interface TwinSide {
   readonly port: number;
+  /** The app's HTTP server (tests wait for its events instead of sleeping). */
+  readonly server: import('node:http').Server;
   /** Requests fastify's onRequest hook saw. */
   fastifyRequests: number;
   /** Starts closing the app (idempotent; the test's teardown waits for it). */
@@ -61,7 +63,7 @@ async function side(t: Test, fastPath: boolean, http: Partial<HttpOptions>, dura
   });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= app.close().then(() => undefined));
-  const counted: { port: number; fastifyRequests: number; close: () => Promise<void> } = { port: 0, fastifyRequests: 0, close };
+  const counted = { port: 0, fastifyRequests: 0, close, server: app.server };
   app.addHook('onRequest', (_request, _reply, done) => {
     counted.fastifyRequests += 1;
     done();

@@ -16,18 +16,25 @@ t.test('user/auth answers a session hash', async (t) => {
   const { url } = await startTestServer(t);
   const answer = await post(url, 'user/auth', { login: ALICE.login, password: ALICE.password });
   expectOk(t, answer, 'login');
-  t.strictSame(Object.keys(answer.body), ['success', 'type', 'hash'], 'success, type and hash, in Navixy\'s order');
+  t.strictSame(Object.keys(answer.body), ['success', 'type', 'hash'], "success, type and hash, in Navixy's order");
   t.equal(answer.body.type, 'authenticated', 'type as Navixy answers it');
   t.match(answer.body.hash, /^[0-9a-f]{32}$/, '32 lowercase hex');
   t.not(answer.body.hash, ALICE.apiKey, 'a new session, not the API key');
   const list = expectOk(t, await get(url, 'tracker/list', { hash: answer.body.hash as string }), 'the session works');
-  t.ok(list.list.some((tracker: { id: number }) => tracker.id === TELFM.trackerId), 'as alice');
+  t.ok(
+    list.list.some((tracker: { id: number }) => tracker.id === TELFM.trackerId),
+    'as alice',
+  );
 
   // the login is case-insensitive, and works through a form too
   const viaForm = await form(url, 'user/auth', { login: CAROL.login.toUpperCase(), password: CAROL.password });
   expectOk(t, viaForm, 'form login, other case');
   const carolList = expectOk(t, await get(url, 'tracker/list', { hash: viaForm.body.hash as string }));
-  t.strictSame(carolList.list.map((tr: { id: number }) => tr.id), [TELFM.trackerId], 'as carol');
+  t.strictSame(
+    carolList.list.map((tr: { id: number }) => tr.id),
+    [TELFM.trackerId],
+    'as carol',
+  );
 });
 
 t.test('102: a wrong password and an unknown login answer identically', async (t) => {
@@ -39,7 +46,7 @@ t.test('102: a wrong password and an unknown login answer identically', async (t
   t.equal(unknownLogin.status, wrongPassword.status, 'same HTTP status');
   t.strictSame(unknownLogin.body, wrongPassword.body, 'same body');
   // another user's password is a wrong password too
-  expectError(t, await post(url, 'user/auth', { login: ALICE.login, password: CAROL.password }), 'wrongLogin', undefined, 'carol\'s password');
+  expectError(t, await post(url, 'user/auth', { login: ALICE.login, password: CAROL.password }), 'wrongLogin', undefined, "carol's password");
 });
 
 t.test('105 after too many failures, even with the right password', async (t) => {
@@ -58,7 +65,7 @@ t.test('105 after too many failures, even with the right password', async (t) =>
   expectError(t, await post(url, 'user/auth', { login: ALICE.login, password: 'wrong-4' }), 'loginAttemptsExceeded', undefined, 'wrong password');
   // another login is not affected, and neither are alice's existing credentials
   expectOk(t, await post(url, 'user/auth', { login: CAROL.login, password: CAROL.password }), 'carol logs in');
-  expectOk(t, await get(url, 'tracker/list', { hash: ALICE.apiKey }), 'alice\'s API key still works');
+  expectOk(t, await get(url, 'tracker/list', { hash: ALICE.apiKey }), "alice's API key still works");
 });
 
 t.test('105 counts failures for unknown logins too', async (t) => {
@@ -93,8 +100,7 @@ t.test('sessions expire after 30 days without use', async (t) => {
   const setLastUse = (hash: string, at: number) =>
     server.store.db.prepare('UPDATE sessions SET last_used_at = ? WHERE digest = ?').run(at, digest(hash)).changes;
   const lastUse = (hash: string) =>
-    (server.store.db.prepare('SELECT last_used_at FROM sessions WHERE digest = ?').get(digest(hash)) as { last_used_at: number } | undefined)
-      ?.last_used_at;
+    (server.store.db.prepare('SELECT last_used_at FROM sessions WHERE digest = ?').get(digest(hash)) as { last_used_at: number } | undefined)?.last_used_at;
 
   const fresh = await post(url, 'user/auth', { login: ALICE.login, password: ALICE.password });
   const hash = expectOk(t, fresh, 'login').hash as string;
@@ -115,8 +121,7 @@ t.test('sessions expire after 30 days without use', async (t) => {
 t.test('user/session/renew starts the 30 idle days again; an API key has nothing to renew', async (t) => {
   const { url, server } = await startTestServer(t);
   const lastUse = (hash: string) =>
-    (server.store.db.prepare('SELECT last_used_at FROM sessions WHERE digest = ?').get(digest(hash)) as { last_used_at: number } | undefined)
-      ?.last_used_at;
+    (server.store.db.prepare('SELECT last_used_at FROM sessions WHERE digest = ?').get(digest(hash)) as { last_used_at: number } | undefined)?.last_used_at;
   // used 20 s ago: an ordinary call does not refresh it yet (at most once a minute), renew does
   const hash = '0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f';
   const usedAt = Date.now() - 20_000;

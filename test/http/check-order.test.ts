@@ -1,5 +1,5 @@
 /**
- * SPEC §3's check order: for each pair of neighbouring failing checks, the earlier one answers.
+ * The check order of docs/api.md#order-of-checks: for each pair of neighbouring failing checks, the earlier one answers.
  * body too large (9) → unparsable (5) → unknown path (111) → credential (3, 4) → rate limit (15,
  * in rate-limit.test.ts) → parameters (7) → right (13) → visible (201) → blocked (208) →
  * profile (214) → clone (219) → settings (7).
@@ -29,8 +29,7 @@ t.test('check order', async (t) => {
   const alice = ALICE.apiKey;
   const bob = BOB.apiKey;
   const dave = sessionFor(server, DAVE.login);
-  const postText = (path: string, body: string, type = 'application/json') =>
-    raw(url, path, { method: 'POST', headers: { 'content-type': type }, body });
+  const postText = (path: string, body: string, type = 'application/json') => raw(url, path, { method: 'POST', headers: { 'content-type': type }, body });
 
   t.test('9 before 5: too large and unparsable', async (t) => {
     expectError(t, await postText(READ, `{"hash": "${alice}", "x": "${'x'.repeat(70_000)}"`), 'tooLarge', undefined, 'JSON');
@@ -73,9 +72,15 @@ t.test('check order', async (t) => {
   });
 
   t.test('13 before 201: no right and not visible', async (t) => {
-    expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: ARRAYS.trackerId, tracking_settings: {} }), 'notPermitted', undefined, 'alice\'s unbound tracker');
+    expectError(
+      t,
+      await post(url, UPDATE, { hash: dave, tracker_id: ARRAYS.trackerId, tracking_settings: {} }),
+      'notPermitted',
+      undefined,
+      "alice's unbound tracker",
+    );
     expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: 999_999, tracking_settings: {} }), 'notPermitted', undefined, 'nonexistent');
-    expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: CLONE_ID, tracking_settings: {} }), 'notPermitted', undefined, 'bob\'s clone');
+    expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: CLONE_ID, tracking_settings: {} }), 'notPermitted', undefined, "bob's clone");
     // reads need no right: the same tracker then answers 201
     expectError(t, await post(url, READ, { hash: dave, tracker_id: ARRAYS.trackerId }), 'notFound', undefined, 'read of the unbound tracker');
   });
@@ -89,7 +94,13 @@ t.test('check order', async (t) => {
     expectError(t, await post(url, READ, { hash: bob, tracker_id: BLOCKED.trackerId }), 'notFound', undefined, 'read');
     expectError(t, await post(url, UPDATE, { hash: bob, tracker_id: BLOCKED.trackerId, tracking_settings: VALID_TELFM }), 'notFound', undefined, 'update');
     expectError(t, await post(url, 'tracker/read', { hash: bob, tracker_id: BLOCKED.trackerId }), 'notFound', undefined, 'tracker/read');
-    expectError(t, await post(url, READ, { hash: alice, tracker_id: CLONE_OF_BLOCKED }), 'notFound', undefined, 'bob\'s clone of a blocked device, asked by alice');
+    expectError(
+      t,
+      await post(url, READ, { hash: alice, tracker_id: CLONE_OF_BLOCKED }),
+      'notFound',
+      undefined,
+      "bob's clone of a blocked device, asked by alice",
+    );
   });
 
   t.test('201 before 214 and settings', async (t) => {
@@ -110,7 +121,13 @@ t.test('check order', async (t) => {
 
   t.test('208 before 219 and settings: the clone of a blocked device', async (t) => {
     expectError(t, await post(url, UPDATE, { hash: bob, tracker_id: CLONE_OF_BLOCKED, tracking_settings: BAD_SETTINGS }), 'deviceBlocked');
-    expectError(t, await post(url, UPDATE, { hash: alice, tracker_id: BLOCKED.trackerId, tracking_settings: BAD_SETTINGS }), 'deviceBlocked', undefined, 'the original');
+    expectError(
+      t,
+      await post(url, UPDATE, { hash: alice, tracker_id: BLOCKED.trackerId, tracking_settings: BAD_SETTINGS }),
+      'deviceBlocked',
+      undefined,
+      'the original',
+    );
   });
 
   t.test('214 before 219: the clone of a device without a profile', async (t) => {
@@ -124,7 +141,13 @@ t.test('check order', async (t) => {
 
   t.test('219 before settings: bob sends invalid settings to his clone', async (t) => {
     expectError(t, await post(url, UPDATE, { hash: bob, tracker_id: CLONE_ID, tracking_settings: BAD_SETTINGS }), 'notForClones', undefined, 'invalid');
-    expectError(t, await post(url, UPDATE, { hash: bob, tracker_id: CLONE_ID, tracking_settings: { tracking_interval: 60 } }), 'notForClones', undefined, 'incomplete');
+    expectError(
+      t,
+      await post(url, UPDATE, { hash: bob, tracker_id: CLONE_ID, tracking_settings: { tracking_interval: 60 } }),
+      'notForClones',
+      undefined,
+      'incomplete',
+    );
     // the same settings on the original are the settings error
     expectError(
       t,

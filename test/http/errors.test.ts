@@ -1,5 +1,5 @@
 /**
- * Every error code of SPEC §4 over a real socket: HTTP status, code and exact description, and no
+ * Every error code of docs/errors.md over a real socket: HTTP status, code and exact description, and no
  * driver text or stack in 5xx answers. Rate limits (15) and logins (102, 105) are in rate-limit and
  * auth tests; check order is in check-order.test.ts.
  */
@@ -7,17 +7,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { provision } from '../../src/settings/provisioning.js';
 import { ALICE, BLOCKED, BOB, CAROL, CLONE_ID, DAVE, NO_PROFILE, TELFM, VALID_TELFM, ARRAYS } from '../helpers/fleet.js';
-import {
-  CLONE_OF_BLOCKED,
-  CLONE_OF_NO_PROFILE,
-  NO_RATE_LIMIT,
-  UNKNOWN_HASH,
-  expectError,
-  expectOk,
-  extendedFleet,
-  raw,
-  sessionFor,
-} from '../helpers/http.js';
+import { CLONE_OF_BLOCKED, CLONE_OF_NO_PROFILE, NO_RATE_LIMIT, UNKNOWN_HASH, expectError, expectOk, extendedFleet, raw, sessionFor } from '../helpers/http.js';
 import { get, post, startTestServer } from '../helpers/server.js';
 
 const READ = 'tracker/settings/tracking/read';
@@ -29,10 +19,7 @@ t.test('1 Database error: the database closed under the server', async (t) => {
   const { url, server } = await startTestServer(t, { config: NO_RATE_LIMIT });
   expectOk(t, await get(url, 'tracker/list', { hash: ALICE.apiKey }), 'before closing');
   server.store.db.close();
-  for (const answer of [
-    await raw(url, `tracker/list?hash=${ALICE.apiKey}`),
-    await raw(url, `${READ}?hash=${ALICE.apiKey}&tracker_id=${TELFM.trackerId}`),
-  ]) {
+  for (const answer of [await raw(url, `tracker/list?hash=${ALICE.apiKey}`), await raw(url, `${READ}?hash=${ALICE.apiKey}&tracker_id=${TELFM.trackerId}`)]) {
     expectError(t, answer, 'database');
     t.notMatch(answer.text, LEAKS, 'no driver text in the body');
     t.match(answer.headers.get('content-type'), /^application\/json/);
@@ -92,18 +79,13 @@ t.test('client errors on the standard fleet', async (t) => {
       ['non-hex', 'g123456789abcdef0123456789abcdeg'],
       ['empty', ''],
       ['array', [ALICE.apiKey]],
+      // biome-ignore lint/correctness/noPrecisionLoss: a number too big for a double is the point
       ['number', 12345678901234567890],
       ['object', { hash: ALICE.apiKey }],
       ['null', null],
     ];
     for (const [what, hash] of malformed) expectError(t, await post(url, 'tracker/list', { hash }), 'wrongHash', undefined, what);
-    expectError(
-      t,
-      await raw(url, `tracker/list?hash=${ALICE.apiKey}&hash=${ALICE.apiKey}`),
-      'wrongHash',
-      undefined,
-      'repeated in the query (array)',
-    );
+    expectError(t, await raw(url, `tracker/list?hash=${ALICE.apiKey}&hash=${ALICE.apiKey}`), 'wrongHash', undefined, 'repeated in the query (array)');
     expectError(t, await get(url, 'tracker/list', {}, { authorization: `NVX ${ALICE.apiKey.toUpperCase()}` }), 'wrongHash', undefined, 'header');
     expectError(t, await get(url, 'tracker/list', {}, { authorization: `Bearer ${ALICE.apiKey}` }), 'wrongHash', undefined, 'other scheme');
   });
@@ -115,8 +97,7 @@ t.test('client errors on the standard fleet', async (t) => {
   });
 
   t.test('5 Wrong request format', async (t) => {
-    const send = (body: string, type: string) =>
-      raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': type }, body });
+    const send = (body: string, type: string) => raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': type }, body });
     expectError(t, await send(`{"hash": "${alice}"`, 'application/json'), 'wrongFormat', undefined, 'malformed JSON');
     expectError(t, await send(`{hash: "${alice}"}`, 'application/json'), 'wrongFormat', undefined, 'unquoted key');
     expectError(t, await send(JSON.stringify([{ hash: alice }]), 'application/json'), 'wrongFormat', undefined, 'JSON array');
@@ -191,7 +172,13 @@ t.test('client errors on the standard fleet', async (t) => {
   });
 
   t.test('13 Operation not permitted: a sub-user without the right updating', async (t) => {
-    expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM }), 'notPermitted', undefined, 'dave 1001');
+    expectError(
+      t,
+      await post(url, UPDATE, { hash: dave, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM }),
+      'notPermitted',
+      undefined,
+      'dave 1001',
+    );
     expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: BLOCKED.trackerId, tracking_settings: {} }), 'notPermitted', undefined, 'dave 1003');
     const read = expectOk(t, await post(url, READ, { hash: alice, tracker_id: TELFM.trackerId }));
     t.strictSame(read.sync, { version: 0, state: 'none' }, 'nothing stored');
@@ -215,8 +202,8 @@ t.test('client errors on the standard fleet', async (t) => {
 
   t.test('201 Not found: not visible to the caller', async (t) => {
     const cases: [string, string, number][] = [
-      ['another user\'s tracker', BOB.apiKey, TELFM.trackerId],
-      ['another user\'s tracker (alice, bob\'s clone)', alice, CLONE_ID],
+      ["another user's tracker", BOB.apiKey, TELFM.trackerId],
+      ["another user's tracker (alice, bob's clone)", alice, CLONE_ID],
       ['nonexistent id', alice, 999_999],
       ['sub-user, unbound tracker', carol, BLOCKED.trackerId],
       ['sub-user, unbound tracker', carol, ARRAYS.trackerId],
@@ -271,7 +258,7 @@ t.test('client errors on the standard fleet', async (t) => {
     const updated = expectOk(t, await post(url, UPDATE, { hash: alice, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM }));
     const original = expectOk(t, await post(url, READ, { hash: alice, tracker_id: TELFM.trackerId }));
     const clone = expectOk(t, await post(url, READ, { hash: bob, tracker_id: CLONE_ID }));
-    t.strictSame(clone.value, VALID_TELFM, 'the clone reads the device\'s settings');
+    t.strictSame(clone.value, VALID_TELFM, "the clone reads the device's settings");
     t.strictSame(clone.value, original.value, 'same settings as 1001');
     t.strictSame(clone.sync, original.sync, 'same sync as 1001');
     t.equal(clone.sync.version, updated.sync.version);

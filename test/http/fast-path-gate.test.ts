@@ -5,10 +5,10 @@
  * JSON.stringify gives, reused while the row lives, renewed when it changes.
  */
 import t, { type Test } from 'tap';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { settingsAnswer } from '../../src/settings/views.js';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { exchange, postBytes, type Exchange } from '../helpers/raw-http.js';
+import { until } from '../helpers/mqtt.js';
 import { startTwins } from '../helpers/twin-http.js';
 
 const A = ALICE.apiKey;
@@ -22,8 +22,7 @@ t.test('answers wait for the durability gate on both paths', async (t) => {
     calls += 1;
     return gate;
   });
-  const both = (parts: string[], count = 1) =>
-    Promise.all([exchange(twins.fast.port, parts, { count }), exchange(twins.fastify.port, parts, { count })]);
+  const both = (parts: string[], count = 1) => Promise.all([exchange(twins.fast.port, parts, { count }), exchange(twins.fastify.port, parts, { count })]);
   const same = (t: Test, [fast, slow]: Exchange[], what: string) => {
     t.strictSame(
       fast!.responses.map((r) => r.text),
@@ -41,7 +40,8 @@ t.test('answers wait for the durability gate on both paths', async (t) => {
   gate = new Promise<void>((resolve) => (open = resolve));
   let settled = false;
   const held = both([aliceRead + aliceUpdate], 2).finally(() => (settled = true));
-  await sleep(200);
+  await until(() => calls >= 4, 10_000, 'both servers to ask the gate'); // each holds its answer on it now
+  await new Promise((resolve) => setImmediate(resolve));
   t.notOk(settled, 'no answer while the gate is pending');
   gate = undefined;
   open();
@@ -71,7 +71,8 @@ t.test('the cached read answer is JSON.stringify of the answer, renewed with the
   t.equal(settingsAnswer({ value: other, sync }), JSON.stringify({ success: true, value: other, sync }), 'another value object: serialized again');
 
   const twins = await startTwins(t);
-  const read = async () => JSON.parse((await exchange(twins.fast.port, [aliceRead])).responses[0]?.body ?? '{}') as { sync: { version: number }; value: unknown };
+  const read = async () =>
+    JSON.parse((await exchange(twins.fast.port, [aliceRead])).responses[0]?.body ?? '{}') as { sync: { version: number }; value: unknown };
   t.equal((await read()).sync.version, 0, 'before any update');
   t.equal((await read()).sync.version, 0, 'again, unchanged');
   t.equal((await exchange(twins.fast.port, [aliceUpdate])).responses[0]?.status, 200, 'update');

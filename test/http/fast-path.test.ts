@@ -5,11 +5,11 @@
  * end the same way, and fastify must have seen only the requests the fast path leaves to it.
  */
 import { connect, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { ALICE, BLOCKED, BOB, CLONE_ID, NO_PROFILE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { UNKNOWN_HASH } from '../helpers/http.js';
 import { chunkedBytes, exchange, postBytes, type ExchangeOptions } from '../helpers/raw-http.js';
+import { until } from '../helpers/mqtt.js';
 import { DAVE_SESSION, startTwins, type Twins } from '../helpers/twin-http.js';
 import { ACTIONS, type Action } from '../../src/http/actions.js';
 
@@ -99,21 +99,61 @@ t.test('fast path and fastify answer the same bytes', async (t) => {
     { what: 'chunked', parts: [chunkedBytes(READ, JSON.stringify({ hash: A, tracker_id: 1001 }), 7)], expect: ok },
     { what: 'split across packets', parts: [aliceRead.slice(0, 40), aliceRead.slice(40, 130), aliceRead.slice(130)], expect: ok, options: { gapMs: 25 } },
     { what: 'body in its own packet', parts: aliceRead.split(/(?<=\r\n\r\n)/), expect: ok, options: { gapMs: 25 } },
-    { what: 'keep-alive, pipelined', parts: [aliceRead + read({ hash: UNKNOWN_HASH, tracker_id: 1001 }) + aliceRead], expect: [[200, 0], [400, 4], [200, 0]] },
-    { what: 'keep-alive, one after another', parts: [aliceRead, read({ hash: A }), aliceRead], expect: [[200, 0], [400, 7], [200, 0]], options: { gapMs: 25 } },
+    {
+      what: 'keep-alive, pipelined',
+      parts: [aliceRead + read({ hash: UNKNOWN_HASH, tracker_id: 1001 }) + aliceRead],
+      expect: [
+        [200, 0],
+        [400, 4],
+        [200, 0],
+      ],
+    },
+    {
+      what: 'keep-alive, one after another',
+      parts: [aliceRead, read({ hash: A }), aliceRead],
+      expect: [
+        [200, 0],
+        [400, 7],
+        [200, 0],
+      ],
+      options: { gapMs: 25 },
+    },
     { what: 'HTTP/1.0', parts: [aliceRead.replace('HTTP/1.1', 'HTTP/1.0')], expect: ok, closed: true },
     { what: 'connection: close', parts: [read({ hash: A, tracker_id: 1001 }, { connection: 'close' })], expect: ok, closed: true },
-    { what: 'expect: 100-continue', parts: [read({ hash: A, tracker_id: 1001 }, { expect: '100-continue' })], expect: [[100, 0], [200, 0]] },
+    {
+      what: 'expect: 100-continue',
+      parts: [read({ hash: A, tracker_id: 1001 }, { expect: '100-continue' })],
+      expect: [
+        [100, 0],
+        [200, 0],
+      ],
+    },
     // Left to fastify: anything but POST JSON to the exact paths.
     { what: 'query string', parts: [postBytes(`${READ}?tracker_id=1001`, JSON.stringify({ hash: A }))], expect: ok, viaFastify: true },
     { what: 'GET', parts: [`GET ${READ}?hash=${A}&tracker_id=1001 HTTP/1.1\r\nhost: x\r\n\r\n`], expect: ok, viaFastify: true },
     { what: 'HEAD', parts: [`HEAD ${READ} HTTP/1.1\r\nhost: x\r\n\r\n`], expect: [[400, 111]], viaFastify: true, options: { head: true } },
     { what: 'PUT', parts: [postBytes(READ, '{}').replace('POST', 'PUT')], expect: [[400, 111]], viaFastify: true },
-    { what: 'form', parts: [postBytes(READ, `hash=${A}&tracker_id=1001`, { 'content-type': 'application/x-www-form-urlencoded' })], expect: ok, viaFastify: true },
-    { what: 'other JSON spelling', parts: [read({ hash: A, tracker_id: 1001 }, { 'content-type': 'Application/JSON; charset=UTF-8' })], expect: ok, viaFastify: true },
+    {
+      what: 'form',
+      parts: [postBytes(READ, `hash=${A}&tracker_id=1001`, { 'content-type': 'application/x-www-form-urlencoded' })],
+      expect: ok,
+      viaFastify: true,
+    },
+    {
+      what: 'other JSON spelling',
+      parts: [read({ hash: A, tracker_id: 1001 }, { 'content-type': 'Application/JSON; charset=UTF-8' })],
+      expect: ok,
+      viaFastify: true,
+    },
     { what: 'no content type', parts: [read({ hash: A, tracker_id: 1001 }, { 'content-type': '' })], expect: [[400, 5]], viaFastify: true, closed: true },
     { what: 'double slash', parts: [postBytes(`/${READ}`, JSON.stringify({ hash: A, tracker_id: 1001 }))], expect: ok, viaFastify: true },
-    { what: 'OPTIONS preflight', parts: [`OPTIONS ${READ} HTTP/1.1\r\nhost: x\r\norigin: https://app.example\r\naccess-control-request-method: POST\r\n\r\n`], expect: [[204, 0]], viaFastify: true, options: { head: true } },
+    {
+      what: 'OPTIONS preflight',
+      parts: [`OPTIONS ${READ} HTTP/1.1\r\nhost: x\r\norigin: https://app.example\r\naccess-control-request-method: POST\r\n\r\n`],
+      expect: [[204, 0]],
+      viaFastify: true,
+      options: { head: true },
+    },
     // Every call of the route table, not only the settings calls.
     { what: 'other call', parts: [postBytes('/tracker/list', JSON.stringify({ hash: A }))], expect: ok },
     { what: 'other call, /api-v2', parts: [postBytes('/api-v2/tracker/list/', JSON.stringify({ hash: A }))], expect: ok },
@@ -131,7 +171,15 @@ t.test('CORS with a list of origins: the same bytes, a listed Origin echoed on b
   ] as const) {
     const headers: Record<string, string> = origin === '' ? {} : { origin };
     const parts = [read({ hash: A, tracker_id: 1001 }, headers) + read({ hash: UNKNOWN_HASH, tracker_id: 1001 }, { ...headers, connection: 'close' })];
-    await compare(t, twins, { what, parts, expect: [[200, 0], [400, 4]], closed: true });
+    await compare(t, twins, {
+      what,
+      parts,
+      expect: [
+        [200, 0],
+        [400, 4],
+      ],
+      closed: true,
+    });
     const { responses } = await exchange(twins.fast.port, parts, { count: 2 });
     for (const answer of responses) {
       t.equal(answer.headers.get('access-control-allow-origin'), echoed ? origin : undefined, `${what}: ${echoed ? 'echoed' : 'no Allow-Origin'}`);
@@ -141,7 +189,7 @@ t.test('CORS with a list of origins: the same bytes, a listed Origin echoed on b
   }
 });
 
-t.test('a call\'s own body limit holds on both paths', async (t) => {
+t.test("a call's own body limit holds on both paths", async (t) => {
   const list = ACTIONS.get('tracker/list')!;
   const actions = new Map<string, Action>([...ACTIONS, ['test/big', { ...list, bodyLimit: 1024 * 1024 }], ['test/small', { ...list, bodyLimit: 2048 }]]);
   const twins = await startTwins(t, { actions });
@@ -156,8 +204,19 @@ t.test('a call\'s own body limit holds on both paths', async (t) => {
     { what: 'small: 3 KiB chunked is 9', parts: [chunkedBytes('/test/small/', body(3 * 1024), 512)], expect: [[412, 9]], closed: true },
     { what: 'default: 70 KiB is 9', parts: [postBytes('/tracker/list', body(70 * 1024))], expect: [[412, 9]], closed: true },
     // fastify's own paths: a form, a query string, doubled slashes
-    { what: 'big: 900 KiB form', parts: [postBytes('/test/big', `hash=${A}&padding=${'x'.repeat(900 * 1024)}`, { 'content-type': 'application/x-www-form-urlencoded' })], expect: [[200, 0]], viaFastify: true },
-    { what: 'small: 3 KiB form is 9', parts: [postBytes('/test/small', `hash=${A}&padding=${'x'.repeat(3 * 1024)}`, { 'content-type': 'application/x-www-form-urlencoded' })], expect: [[412, 9]], viaFastify: true, closed: true },
+    {
+      what: 'big: 900 KiB form',
+      parts: [postBytes('/test/big', `hash=${A}&padding=${'x'.repeat(900 * 1024)}`, { 'content-type': 'application/x-www-form-urlencoded' })],
+      expect: [[200, 0]],
+      viaFastify: true,
+    },
+    {
+      what: 'small: 3 KiB form is 9',
+      parts: [postBytes('/test/small', `hash=${A}&padding=${'x'.repeat(3 * 1024)}`, { 'content-type': 'application/x-www-form-urlencoded' })],
+      expect: [[412, 9]],
+      viaFastify: true,
+      closed: true,
+    },
     { what: 'small: query string, 3 KiB is 9', parts: [postBytes('/test/small?x=1', body(3 * 1024))], expect: [[412, 9]], viaFastify: true, closed: true },
     { what: 'small: doubled slash, 3 KiB is 9', parts: [postBytes('//test/small', body(3 * 1024))], expect: [[412, 9]], viaFastify: true, closed: true },
     { what: 'big: doubled slash, 900 KiB accepted', parts: [postBytes('/test//big', body(900 * 1024))], expect: [[200, 0]], viaFastify: true },
@@ -167,17 +226,42 @@ t.test('a call\'s own body limit holds on both paths', async (t) => {
 
 t.test('429: the same limits, in the same order, on both paths', async (t) => {
   const perCredential = await startTwins(t, { rateLimitPerCredential: 2 });
-  await compare(t, perCredential, { what: 'per credential', parts: [aliceRead + aliceRead + aliceRead], expect: [[200, 0], [200, 0], [429, 15]] });
+  await compare(t, perCredential, {
+    what: 'per credential',
+    parts: [aliceRead + aliceRead + aliceRead],
+    expect: [
+      [200, 0],
+      [200, 0],
+      [429, 15],
+    ],
+  });
   const perAddress = await startTwins(t, { rateLimitPerAddress: 2 });
   const bobRead = read({ hash: BOB.apiKey, tracker_id: CLONE_ID });
-  await compare(t, perAddress, { what: 'per address', parts: [aliceRead + bobRead + bobRead], expect: [[200, 0], [200, 0], [429, 15]] });
+  await compare(t, perAddress, {
+    what: 'per address',
+    parts: [aliceRead + bobRead + bobRead],
+    expect: [
+      [200, 0],
+      [200, 0],
+      [429, 15],
+    ],
+  });
   // an unknown credential is refused before any limit is counted
   const both = await startTwins(t, { rateLimitPerCredential: 1, rateLimitPerAddress: 1 });
   const unknown = read({ hash: UNKNOWN_HASH, tracker_id: 1001 });
-  await compare(t, both, { what: 'limits after the credential', parts: [unknown + aliceRead + unknown + aliceRead], expect: [[400, 4], [200, 0], [400, 4], [429, 15]] });
+  await compare(t, both, {
+    what: 'limits after the credential',
+    parts: [unknown + aliceRead + unknown + aliceRead],
+    expect: [
+      [400, 4],
+      [200, 0],
+      [400, 4],
+      [429, 15],
+    ],
+  });
 });
 
-t.test('closing: a request that arrives after closing began gets fastify\'s 503 on both paths', async (t) => {
+t.test("closing: a request that arrives after closing began gets fastify's 503 on both paths", async (t) => {
   const twins = await startTwins(t);
   const [head, body] = aliceRead.split(/(?<=\r\n\r\n)/) as [string, string];
   const run = async (side: Twins['fast']) => {
@@ -187,12 +271,13 @@ t.test('closing: a request that arrives after closing began gets fastify\'s 503 
     let text = '';
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const begun = new Promise((resolve) => side.server.once('request', resolve));
     socket.write(head + body.slice(0, 5)); // a request in progress: its connection is not idle
-    await sleep(50);
+    await begun;
     const closing = side.close();
-    await sleep(50);
+    await until(() => !side.server.listening, 5_000, 'closing to begin'); // fastify marks itself closing first
     socket.write(body.slice(5) + aliceRead); // its end, then one more request on the same connection
-    await Promise.race([closed, sleep(2_000)]);
+    await closed;
     socket.destroy();
     await closing;
     return text.replace(/^(date):.*$/gim, '$1: <masked>');
@@ -200,5 +285,5 @@ t.test('closing: a request that arrives after closing began gets fastify\'s 503 
   const fast = await run(twins.fast);
   const slow = await run(twins.fastify);
   t.equal(fast, slow, 'same bytes');
-  t.match(fast, /^HTTP\/1\.1 200 OK\r\n[^]*HTTP\/1\.1 503 Service Unavailable\r\n/, 'the request begun before closing is served, the next one gets 503');
+  t.match(fast, /^HTTP\/1\.1 200 OK\r\n[\s\S]*HTTP\/1\.1 503 Service Unavailable\r\n/, 'the request begun before closing is served, the next one gets 503');
 });

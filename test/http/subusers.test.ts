@@ -78,7 +78,11 @@ t.test('visibility and rights', async (t) => {
       )
       .get(TELFM.deviceId) as { login: string } | undefined;
     t.equal(changedBy?.login, CAROL.login, 'the version records carol as its author');
-    for (const [who, hash, id] of [['alice', alice, TELFM.trackerId], ['bob', bob, CLONE_ID], ['carol', carol, TELFM.trackerId]] as const) {
+    for (const [who, hash, id] of [
+      ['alice', alice, TELFM.trackerId],
+      ['bob', bob, CLONE_ID],
+      ['carol', carol, TELFM.trackerId],
+    ] as const) {
       const read = expectOk(t, await post(url, READ, { hash, tracker_id: id }), `${who} reads`);
       t.strictSame(read.value, VALID_TELFM, `${who} sees carol's settings`);
       t.equal(read.sync.version, 1, `${who} sees version 1`);
@@ -86,14 +90,20 @@ t.test('visibility and rights', async (t) => {
     for (const id of [BLOCKED.trackerId, 1005, CLONE_ID, 999_999]) {
       expectError(t, await post(url, 'tracker/read', { hash: carol, tracker_id: id }), 'notFound', undefined, `tracker/read ${id}`);
       expectError(t, await post(url, READ, { hash: carol, tracker_id: id }), 'notFound', undefined, `read ${id}`);
-      expectError(t, await post(url, UPDATE, { hash: carol, tracker_id: id, tracking_settings: { tracking_interval: 90 } }), 'notFound', undefined, `update ${id}`);
+      expectError(
+        t,
+        await post(url, UPDATE, { hash: carol, tracker_id: id, tracking_settings: { tracking_interval: 90 } }),
+        'notFound',
+        undefined,
+        `update ${id}`,
+      );
     }
     expectError(
       t,
       await post(url, UPDATE, { hash: carol, tracker_id: TELFM.trackerId, tracking_settings: { tracking_interval: 1 } }),
       'invalidParameters',
       ['tracking_settings.tracking_interval'],
-      'carol\'s settings are checked like anyone\'s',
+      "carol's settings are checked like anyone's",
     );
   });
 
@@ -101,7 +111,13 @@ t.test('visibility and rights', async (t) => {
     const read = expectOk(t, await post(url, READ, { hash: dave, tracker_id: TELFM.trackerId }), 'dave reads 1001');
     t.strictSame(read.value, VALID_TELFM);
     const before = read.sync;
-    expectError(t, await post(url, UPDATE, { hash: dave, tracker_id: TELFM.trackerId, tracking_settings: { tracking_interval: 90 } }), 'notPermitted', undefined, 'dave updates 1001');
+    expectError(
+      t,
+      await post(url, UPDATE, { hash: dave, tracker_id: TELFM.trackerId, tracking_settings: { tracking_interval: 90 } }),
+      'notPermitted',
+      undefined,
+      'dave updates 1001',
+    );
     const after = expectOk(t, await post(url, READ, { hash: alice, tracker_id: TELFM.trackerId }));
     t.strictSame(after.sync, before, 'nothing changed');
     t.strictSame(after.value, VALID_TELFM, 'nothing changed');
@@ -113,6 +129,6 @@ t.test('visibility and rights', async (t) => {
     const sync = expectOk(t, await post(url, UPDATE, { hash: alice, tracker_id: TELFM.trackerId, tracking_settings: { tracking_interval: 90 } })).sync;
     t.equal(sync.version, 2, 'alice updates after carol');
     const read = expectOk(t, await get(url, READ, { hash: carol, tracker_id: String(TELFM.trackerId) }));
-    t.strictSame(read.value, { ...VALID_TELFM, tracking_interval: 90 }, 'carol sees alice\'s change');
+    t.strictSame(read.value, { ...VALID_TELFM, tracking_interval: 90 }, "carol sees alice's change");
   });
 });

@@ -1,5 +1,5 @@
 /**
- * How requests arrive (SPEC §3): GET with a query string, POST JSON, POST form, `/v2/` and a trailing
+ * How requests arrive (docs/api.md#basics): GET with a query string, POST JSON, POST form, `/v2/` and a trailing
  * slash, where the credential is looked up (body, then query, then `Authorization: NVX`), and what
  * every answer carries (JSON content type, security headers). Also `GET /health`.
  */
@@ -109,13 +109,21 @@ t.test('transport', async (t) => {
   t.test('answers are JSON with security headers, whatever happened', async (t) => {
     const cases: [string, Promise<Awaited<ReturnType<typeof raw>>>, number][] = [
       ['success GET', raw(url, `tracker/list?hash=${alice}`), 200],
-      ['success POST', raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hash: alice }) }), 200],
+      [
+        'success POST',
+        raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hash: alice }) }),
+        200,
+      ],
       ['3', raw(url, 'tracker/list'), 400],
       ['4', raw(url, `tracker/list?hash=${UNKNOWN_HASH}`), 400],
       ['5', raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }), 400],
       ['5 content type', raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': 'text/html' }, body: '<p>' }), 400],
       ['7', raw(url, `${READ}?hash=${alice}`), 400],
-      ['9', raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(70_000) }) }), 412],
+      [
+        '9',
+        raw(url, 'tracker/list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(70_000) }) }),
+        412,
+      ],
       ['111', raw(url, 'nope'), 400],
       ['111 PUT', raw(url, 'tracker/list', { method: 'PUT' }), 400],
       ['201', raw(url, `tracker/read?hash=${alice}&tracker_id=424242`), 400],

@@ -57,15 +57,24 @@ t.test('an accepted update and each sync state change log one info line, with th
   await until(() => changes().length === 2, 10_000, 'rejected line');
   t.match(changes()[0], { level: 30, node: 'node-7', device: TELFM.deviceId, version: 1, state: 'delivered' });
   t.match(changes()[1], { level: 30, node: 'node-7', device: TELFM.deviceId, version: 1, state: 'rejected', reason: 'unsupported interval' });
-  t.ok(lines.some((l) => l.msg === 'tracker connected' && l.level === 20 && l.device === TELFM.deviceId), 'connect at debug');
+  t.ok(
+    lines.some((l) => l.msg === 'tracker connected' && l.level === 20 && l.device === TELFM.deviceId),
+    'connect at debug',
+  );
   await tracker.endAsync();
   await until(() => lines.some((l) => l.msg === 'tracker disconnected'), 10_000, 'disconnect line');
   t.equal(lines.find((l) => l.msg === 'tracker disconnected')!.level, 20, 'disconnect at debug');
 
-  t.ok(lines.every((l) => l.node === 'node-7'), 'every line carries node');
+  t.ok(
+    lines.every((l) => l.node === 'node-7'),
+    'every line carries node',
+  );
   const all = text.join('');
   for (const secret of [hash, ALICE.password, ALICE.apiKey, TELFM.secret]) t.notOk(all.includes(secret), 'no credential in the log');
-  t.notOk(lines.some((l) => l.msg === 'request completed' || l.msg === 'incoming request'), 'request logs off by default');
+  t.notOk(
+    lines.some((l) => l.msg === 'request completed' || l.msg === 'incoming request'),
+    'request logs off by default',
+  );
 });
 
 t.test('http.logRequests: one line per request, on the hot calls too; the node defaults to host name and pid', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
-import { connackCode, connect, trackerOptions, until } from '../helpers/mqtt.js';
+import { connackCode, connect, trackerOptions } from '../helpers/mqtt.js';
 import { post, startTestServer } from '../helpers/server.js';
 
 const configTopic = `trackers/${TELFM.deviceId}/config/tracking`;

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GENERATOR, MODELS_FILE, PROFILE_DIR, readReference, REFERENCE } from './fixtures/helpers.js';
 
-interface Generator { modelCode(name: string): string }
+interface Generator {
+  modelCode(name: string): string;
+}
 const { modelCode } = (await import(pathToFileURL(GENERATOR).href)) as Generator;
 const reference = readReference();
 const noReference = reference === undefined && `reference not found at ${REFERENCE} (set TRACKCONF_PROFILE_REFERENCE)`;
@@ -51,10 +53,20 @@ t.test('models.json', async (t) => {
     models: { code: string; name?: string; tracking_profile: string | null; note?: string }[];
     skipped: { code: string; name: string; listed_in: string[]; note: string }[];
   };
-  t.ok(doc.models.some((m) => m.tracking_profile === null), 'a model without tracking profile');
-  t.same(doc.models.find((m) => m.code === 'panic_button'), { code: 'panic_button', name: 'Generic panic button (no tracking settings)', tracking_profile: null });
+  t.ok(
+    doc.models.some((m) => m.tracking_profile === null),
+    'a model without tracking profile',
+  );
+  t.same(
+    doc.models.find((m) => m.code === 'panic_button'),
+    { code: 'panic_button', name: 'Generic panic button (no tracking settings)', tracking_profile: null },
+  );
   t.equal(doc.models.find((m) => m.code === 'obd_dongle_basic')?.tracking_profile, null);
-  t.same(doc.models.map((m) => m.code), doc.models.map((m) => m.code).sort(), 'sorted by code');
+  t.same(
+    doc.models.map((m) => m.code),
+    doc.models.map((m) => m.code).sort(),
+    'sorted by code',
+  );
   t.same(doc.models.find((m) => m.code === 'apk_kom_asc_2_glonass_gps')?.tracking_profile, 'apkcom');
   const xirgo = doc.models.find((m) => m.code === 'xirgo_xt_4850c');
   t.equal(xirgo?.tracking_profile, 'xirgo_48', 'more specific profile wins a fields tie');
@@ -63,7 +75,10 @@ t.test('models.json', async (t) => {
   t.equal(doc.models.find((m) => m.code === 'skypatrol_tt8750_plus')?.tracking_profile, 'skypatrol_tt8750plus');
   t.equal(doc.models.find((m) => m.code === 'skypatrol_tt8750')?.tracking_profile, 'enfora');
   const profileCodes = new Set(readdirSync(PROFILE_DIR).map((n) => n.replace(/\.json$/, '')));
-  t.notOk(doc.models.some((m) => profileCodes.has(m.code)), 'no model code equals a profile code');
+  t.notOk(
+    doc.models.some((m) => profileCodes.has(m.code)),
+    'no model code equals a profile code',
+  );
   t.ok(doc.skipped.some((s) => s.code === 'megastek_mt100' && /also listed in profile megastek_mt/.test(s.note)));
   if (reference !== undefined) {
     const names = new Set(Object.values(reference.profiles).flatMap((p) => p.models));

@@ -13,57 +13,79 @@ function errorOf(field: string, value: unknown): string | undefined {
   return r.errors.find((e) => e.field === field)?.error ?? `other error: ${JSON.stringify(r.errors)}`;
 }
 
-function valueOf(r: ValidationResult): Record<string, unknown> {
+function okValue(r: ValidationResult): Record<string, unknown> {
   if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.errors)}`);
   return r.value;
 }
 
 t.test('integer: type, numeric strings, range', async (t) => {
-  t.same(valueOf(p.validate({ interval: 30 })), { interval: 30 }, 'min is inclusive');
-  t.same(valueOf(p.validate({ interval: 255 })), { interval: 255 }, 'max is inclusive');
-  t.same(valueOf(p.validate({ interval: '42' })), { interval: 42 }, 'decimal string converted to a number');
-  t.equal(typeof valueOf(p.validate({ interval: '42' }))['interval'], 'number');
-  for (const bad of [29, 256, '29', '256', 1.5, '60.0', '1e3', '0x1F', 'abc', '', ' 60', '60 ', '+60', '6 0', NaN, Infinity, -Infinity, true, null, [60], { v: 60 }]) {
+  t.same(okValue(p.validate({ interval: 30 })), { interval: 30 }, 'min is inclusive');
+  t.same(okValue(p.validate({ interval: 255 })), { interval: 255 }, 'max is inclusive');
+  t.same(okValue(p.validate({ interval: '42' })), { interval: 42 }, 'decimal string converted to a number');
+  t.equal(typeof okValue(p.validate({ interval: '42' })).interval, 'number');
+  for (const bad of [
+    29,
+    256,
+    '29',
+    '256',
+    1.5,
+    '60.0',
+    '1e3',
+    '0x1F',
+    'abc',
+    '',
+    ' 60',
+    '60 ',
+    '+60',
+    '6 0',
+    NaN,
+    Infinity,
+    -Infinity,
+    true,
+    null,
+    [60],
+    { v: 60 },
+  ]) {
     t.equal(errorOf('interval', bad), 'must be an integer between 30 and 255', `rejects ${JSON.stringify(bad) ?? String(bad)}`);
   }
-  t.same(valueOf(p.validate({ ...BASE, at_least: '15' })), { ...BASE, at_least: 15 });
+  t.same(okValue(p.validate({ ...BASE, at_least: '15' })), { ...BASE, at_least: 15 });
   t.equal(errorOf('at_least', 14), 'must be an integer of at least 15');
   for (const bad of ['1e3', '0x1F', '0b11111', '1.5', ' 20', '20 ', '２０', '1_000']) {
     t.equal(errorOf('at_least', bad), 'must be an integer of at least 15', `rejects ${JSON.stringify(bad)} even without a max`);
   }
-  t.same(valueOf(p.validate({ ...BASE, at_least: '0100' })), { ...BASE, at_least: 100 }, 'leading zeros are plain decimal');
+  t.same(okValue(p.validate({ ...BASE, at_least: '0100' })), { ...BASE, at_least: 100 }, 'leading zeros are plain decimal');
   t.equal(errorOf('at_least', '99999999999999999999'), 'must be an integer of at least 15', 'unsafe integers rejected');
   t.equal(errorOf('at_least', 2 ** 53), 'must be an integer of at least 15');
   t.equal(errorOf('at_least', '1'.repeat(40)), 'must be an integer of at least 15', 'overlong numeric text rejected');
 });
 
 t.test('integer with an allowed set', async (t) => {
-  t.same(valueOf(p.validate({ ...BASE, level: '2' })), { ...BASE, level: 2 });
+  t.same(okValue(p.validate({ ...BASE, level: '2' })), { ...BASE, level: 2 });
   t.equal(errorOf('level', 3), 'must be one of: 0, 1, 2');
   t.equal(errorOf('level', '-1'), 'must be one of: 0, 1, 2');
-  t.same(valueOf(p.validate({ ...BASE, level: '-0' })), { ...BASE, level: 0 });
-  t.ok(Object.is(valueOf(p.validate({ ...BASE, level: -0 }))['level'], 0), '-0 normalized to 0');
+  t.same(okValue(p.validate({ ...BASE, level: '-0' })), { ...BASE, level: 0 });
+  t.ok(Object.is(okValue(p.validate({ ...BASE, level: -0 })).level, 0), '-0 normalized to 0');
 });
 
 t.test('number: decimals, strings, range', async (t) => {
-  t.same(valueOf(p.validate({ ...BASE, distance: 0.5 })), { ...BASE, distance: 0.5 });
-  t.same(valueOf(p.validate({ ...BASE, distance: '0.75' })), { ...BASE, distance: 0.75 });
-  t.same(valueOf(p.validate({ ...BASE, distance: '20' })), { ...BASE, distance: 20 });
-  t.same(valueOf(p.validate({ ...BASE, distance: 20 })), { ...BASE, distance: 20 });
+  t.same(okValue(p.validate({ ...BASE, distance: 0.5 })), { ...BASE, distance: 0.5 });
+  t.same(okValue(p.validate({ ...BASE, distance: '0.75' })), { ...BASE, distance: 0.75 });
+  t.same(okValue(p.validate({ ...BASE, distance: '20' })), { ...BASE, distance: 20 });
+  t.same(okValue(p.validate({ ...BASE, distance: 20 })), { ...BASE, distance: 20 });
   for (const bad of [0.49, 20.01, '20.01', '1e1', '0x1F', '.5', '5.', '1,5', 'abc', '', NaN, Infinity, false]) {
     t.equal(errorOf('distance', bad), 'must be a number between 0.5 and 20', `rejects ${String(bad)}`);
   }
 });
 
 t.test('enum: exactly one of the values', async (t) => {
-  t.same(valueOf(p.validate({ ...BASE, sleep: 'soft_sleep' })), { ...BASE, sleep: 'soft_sleep' });
+  t.same(okValue(p.validate({ ...BASE, sleep: 'soft_sleep' })), { ...BASE, sleep: 'soft_sleep' });
   for (const bad of ['Disabled', 'disabled ', '', 0, true, null, ['disabled']]) {
     t.equal(errorOf('sleep', bad), 'must be one of: disabled, soft_sleep', `rejects ${JSON.stringify(bad)}`);
   }
 });
 
 t.test('boolean: true/false only', async (t) => {
-  t.same(valueOf(p.validate({ ...BASE, flag: false })), { ...BASE, flag: false });
+  t.same(okValue(p.validate({ ...BASE, flag: false })), { ...BASE, flag: false });
   for (const bad of ['true', 'false', 1, 0, null]) t.equal(errorOf('flag', bad), 'must be true or false');
 });
 
@@ -75,25 +97,36 @@ t.test('string formats with real ranges', async (t) => {
     [
       'stamp',
       ['2024-02-29 12:00:00', '2000-02-29 00:00:00', '2020-09-16 03:17:26', '2023-12-31 23:59:59'],
-      ['2023-02-29 12:00:00', '1900-02-29 12:00:00', '2024-13-01 00:00:00', '2024-00-10 00:00:00', '2024-04-31 00:00:00',
-        '2024-01-00 00:00:00', '0000-01-01 00:00:00', '2024-01-01T00:00:00', '2024-01-01 24:00:00', '2024-1-01 00:00:00', '2024-01-01'],
+      [
+        '2023-02-29 12:00:00',
+        '1900-02-29 12:00:00',
+        '2024-13-01 00:00:00',
+        '2024-00-10 00:00:00',
+        '2024-04-31 00:00:00',
+        '2024-01-00 00:00:00',
+        '0000-01-01 00:00:00',
+        '2024-01-01T00:00:00',
+        '2024-01-01 24:00:00',
+        '2024-1-01 00:00:00',
+        '2024-01-01',
+      ],
       'must match yyyy-MM-dd HH:mm:ss (a real date and time)',
     ],
   ];
   for (const [field, good, bad, message] of cases) {
-    for (const v of good) t.same(valueOf(p.validate({ ...BASE, [field]: v })), { ...BASE, [field]: v }, `${field} accepts ${v}`);
+    for (const v of good) t.same(okValue(p.validate({ ...BASE, [field]: v })), { ...BASE, [field]: v }, `${field} accepts ${v}`);
     for (const v of bad) t.equal(errorOf(field, v), message, `${field} rejects ${JSON.stringify(v)}`);
   }
 });
 
 t.test('plain strings are capped', async (t) => {
-  t.same(valueOf(p.validate({ ...BASE, text: 'x'.repeat(256) })), { ...BASE, text: 'x'.repeat(256) });
+  t.same(okValue(p.validate({ ...BASE, text: 'x'.repeat(256) })), { ...BASE, text: 'x'.repeat(256) });
   t.equal(errorOf('text', 'x'.repeat(257)), 'must be a string of at most 256 characters');
   t.equal(errorOf('text', 1.5), 'must be a string of at most 256 characters');
 });
 
 t.test('arrays: items and length', async (t) => {
-  t.same(valueOf(p.validate({ ...BASE, timers: ['10:00:00', '16:00:00'] })), { ...BASE, timers: ['10:00:00', '16:00:00'] });
+  t.same(okValue(p.validate({ ...BASE, timers: ['10:00:00', '16:00:00'] })), { ...BASE, timers: ['10:00:00', '16:00:00'] });
   const listRule = 'must be a list of 1 to 3 items; each item must match HH:mm:ss (00:00:00-23:59:59)';
   t.equal(errorOf('timers', []), listRule, 'minItems');
   t.equal(errorOf('timers', ['01:00:00', '02:00:00', '03:00:00', '04:00:00']), listRule, 'maxItems');
@@ -106,9 +139,9 @@ t.test('required and required_if', async (t) => {
   t.same(p.validate({}), { ok: false, errors: [{ field: 'interval', error: 'is required' }] });
   t.same(p.validate({ interval: undefined }), { ok: false, errors: [{ field: 'interval', error: 'is required' }] });
   t.same(p.validate({ ...BASE, mode: 'B' }), { ok: false, errors: [{ field: 'cond', error: 'is required when mode is B' }] });
-  t.same(valueOf(p.validate({ ...BASE, mode: 'B', cond: '3' })), { ...BASE, mode: 'B', cond: 3 });
-  t.same(valueOf(p.validate({ ...BASE, mode: 'A' })), { ...BASE, mode: 'A' }, 'condition not met');
-  t.same(valueOf(p.validate({ ...BASE })), { ...BASE }, 'condition field absent: defaults are not injected');
+  t.same(okValue(p.validate({ ...BASE, mode: 'B', cond: '3' })), { ...BASE, mode: 'B', cond: 3 });
+  t.same(okValue(p.validate({ ...BASE, mode: 'A' })), { ...BASE, mode: 'A' }, 'condition not met');
+  t.same(okValue(p.validate({ ...BASE })), { ...BASE }, 'condition field absent: defaults are not injected');
   t.equal(errorOf('cond', 11), 'must be an integer between 1 and 10', 'a present conditional field is still checked');
 });
 
@@ -140,11 +173,11 @@ t.test('every bad field is reported, in profile order, unknown ones last', async
 
 t.test('value: only given fields, normalized, frozen', async (t) => {
   const input = { interval: '60', distance: '1.5', mode: 'A', timers: ['10:00:00'] };
-  const value = valueOf(p.validate(input));
+  const value = okValue(p.validate(input));
   t.same(value, { interval: 60, distance: 1.5, mode: 'A', timers: ['10:00:00'] });
   t.notOk('level' in value, 'no defaults injected');
   t.ok(Object.isFrozen(value));
-  t.ok(Object.isFrozen(value['timers']));
+  t.ok(Object.isFrozen(value.timers));
   t.equal(input.interval, '60', 'input untouched');
   t.notOk(Object.isFrozen(input.timers), 'input array not frozen');
 });
@@ -161,14 +194,21 @@ t.test('sanitize keeps only known, individually valid fields', async (t) => {
   t.ok(Object.isFrozen(out));
   t.same(p.sanitize({}), {});
   for (const bad of [null, undefined, [], 'x']) t.same(p.sanitize(bad as never), {}, `never throws on ${String(bad)}`);
-  const trap = new Proxy({ interval: 60 }, { get: () => { throw new Error('boom'); } });
+  const trap = new Proxy(
+    { interval: 60 },
+    {
+      get: () => {
+        throw new Error('boom');
+      },
+    },
+  );
   t.doesNotThrow(() => p.sanitize(trap));
 });
 
 t.test('defaults are collected and frozen', async (t) => {
   t.same(p.defaults, { level: 0, mode: 'A', hm: '12:00' });
   t.ok(Object.isFrozen(p.defaults));
-  t.ok(Object.isFrozen(p.fields['interval']));
+  t.ok(Object.isFrozen(p.fields.interval));
   t.same(compileTest({ fields: { x: { type: 'boolean', required: true } } } as never).defaults, {});
 });
 
@@ -177,7 +217,7 @@ t.test('property: every integer in range is accepted as number and as text', asy
     fc.property(fc.integer({ min: 30, max: 255 }), (n) => {
       const a = p.validate({ interval: n });
       const b = p.validate({ interval: String(n) });
-      return a.ok && b.ok && a.value['interval'] === n && b.value['interval'] === n;
+      return a.ok && b.ok && a.value.interval === n && b.value.interval === n;
     }),
   );
   fc.assert(

@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 5.1). The built service is killed with SIGKILL at seeded random moments while
+ * Crash safety (docs/reliability.md#1-crash-safety). The built service is killed with SIGKILL at seeded random moments while
  * several HTTP clients stream updates and connected trackers acknowledge what they receive. After
  * each kill the SQLite file must hold every update that was answered `success: true` (exactly the
  * settings sent, or superseded by a later version), nothing that was never sent, consistent sync
@@ -85,9 +85,8 @@ t.test(`SIGKILL ${KILLS} times during a stream of updates (seed ${SEED})`, async
         return tracker;
       }),
     );
-    const deadline = Date.now() + 5_000;
-    const expecting = () =>
-      devices.filter((d, i) => reads[i]!.sync.version > 0 && (trackers[i]!.latest?.version ?? 0) < reads[i]!.sync.version);
+    const deadline = Date.now() + 30_000; // a deadline for the trackers to catch up, not a timing assertion
+    const expecting = () => devices.filter((_d, i) => reads[i]!.sync.version > 0 && (trackers[i]!.latest?.version ?? 0) < reads[i]!.sync.version);
     while (expecting().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     let bad = 0;
     devices.forEach((d, i) => {

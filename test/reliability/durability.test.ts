@@ -2,7 +2,7 @@ import { fsync as realFsync } from 'node:fs';
 import t, { type Test } from 'tap';
 import type { Fsync } from '../../src/store/wal-sync.js';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
-import { collect, connect, settle, trackerOptions, until } from '../helpers/mqtt.js';
+import { collect, connect, drained, trackerOptions, until } from '../helpers/mqtt.js';
 import { login, post, startTestServer, type ApiAnswer } from '../helpers/server.js';
 
 /**
@@ -42,14 +42,14 @@ async function setup(t: Test) {
 }
 
 t.test('an update is answered and published only after its commit is on disk', async (t) => {
-  const { hold, release, held, tracker, update } = await setup(t);
+  const { hold, release, held, tracker, update, server } = await setup(t);
   const { client, received } = await tracker();
   await client.subscribeAsync(topic, { qos: 1 });
-  await settle(100);
+  await server.store.durable(); // earlier writes (the login) flushed: the held flush is the update's
   hold();
   const pending = update(VALID_TELFM);
   await until(() => held.length > 0, 5000, 'the WAL flush of the update');
-  await settle(200);
+  await drained(server.broker.aedes, topic, received); // a config published before the flush would be ahead of it
   t.equal(pending.answer.value, undefined, 'no HTTP answer while the flush is held');
   t.equal(received.length, 0, 'no config at the tracker while the flush is held');
   release();
@@ -61,13 +61,13 @@ t.test('an update is answered and published only after its commit is on disk', a
 });
 
 t.test('a tracker subscribing while a commit is not on disk yet gets it only after the flush', async (t) => {
-  const { hold, release, held, tracker, update } = await setup(t);
+  const { hold, release, held, tracker, update, server } = await setup(t);
   hold();
   const pending = update(VALID_TELFM);
   await until(() => held.length > 0, 5000, 'the WAL flush of the update');
   const { client, received } = await tracker();
   await client.subscribeAsync(topic, { qos: 1 }); // the retained lookup reads version 1 from SQLite
-  await settle(200);
+  await drained(server.broker.aedes, topic, received);
   t.equal(received.length, 0, 'the retained config waits for the flush');
   release();
   await pending.done;
@@ -83,12 +83,12 @@ t.test('a failed flush answers 500 without the message, and nothing is published
   const client = await connect(t, ts.mqttUrl, trackerOptions(TELFM));
   const received = collect(client);
   await client.subscribeAsync(topic, { qos: 1 });
-  await settle(100);
+  await ts.server.store.durable();
   failing = true;
   const answer = await post(ts.url, 'tracker/settings/tracking/update', { hash, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM });
   t.equal(answer.status, 500);
   t.equal(answer.body.success, false);
   t.notMatch(JSON.stringify(answer.body), /EIO|fsync/, 'the cause is logged, not answered');
-  await settle(200);
+  await drained(ts.server.broker.aedes, topic, received);
   t.equal(received.length, 0, 'nothing published that may not be on disk');
 });

@@ -12,7 +12,7 @@ import { BOB, NUMBERS, TELFM } from '../helpers/fleet.js';
 import { LiteTracker } from '../helpers/lite-mqtt.js';
 import { rawClient } from '../helpers/raw-observer.js';
 import { freePort, startTestServer, type TestServer } from '../helpers/server.js';
-import { settle, until } from '../helpers/mqtt.js';
+import { eventually, until } from '../helpers/mqtt.js';
 
 const SESSIONS = Number(process.env.TRACKCONF_HOSTILE_SESSIONS ?? 20);
 const ACKS = Number(process.env.TRACKCONF_HOSTILE_ACKS ?? 200);
@@ -24,7 +24,8 @@ interface QueueReader {
 /** The messages aedes' persistence holds for `clientId` (its public persistence API). */
 async function queued(ts: TestServer, clientId: string): Promise<string[]> {
   const topics: string[] = [];
-  for await (const packet of (ts.server.broker.aedes as unknown as { persistence: QueueReader }).persistence.outgoingStream({ id: clientId })) topics.push(packet.topic);
+  for await (const packet of (ts.server.broker.aedes as unknown as { persistence: QueueReader }).persistence.outgoingStream({ id: clientId }))
+    topics.push(packet.topic);
   return topics;
 }
 
@@ -32,17 +33,24 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** `count` acks on `device`'s ack topic at QoS 1, then a settle. */
+/**
+ * `count` acks on `device`'s ack topic at QoS 1, 100 in flight at most; resolves once the broker
+ * PUBACKed every one (it has then forwarded, and queued, each of them).
+ */
 async function publishAcks(tracker: LiteTracker, count: number): Promise<void> {
+  const acked = tracker.pubacks;
   for (let i = 0; i < count; i++) {
     tracker.publish(`trackers/${tracker.device.deviceId}/config/tracking/ack`, JSON.stringify({ version: 1, status: 'applied', reason: 'x'.repeat(64) }), 1);
-    if (i % 100 === 99) await settle(5);
+    if (i % 100 === 99) await until(() => tracker.pubacks >= acked + i + 1, 30_000, 'PUBACKs');
   }
+  await until(() => tracker.pubacks >= acked + count, 60_000, 'every PUBACK');
 }
 
 t.test(`${SESSIONS} offline observer sessions of trackers/# get nothing of another user's ${ACKS} acks`, async (t) => {
   const maxQueuedPerSession = 50;
-  const ts = await startTestServer(t, { config: { trackerAnswers: { perSecond: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxQueuedPerSession } } });
+  const ts = await startTestServer(t, {
+    config: { trackerAnswers: { perSecond: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxQueuedPerSession } },
+  });
   const port = ts.server.ports.mqtt!;
   const ids = Array.from({ length: SESSIONS }, (_, i) => `bob-offline-${i}`);
   for (const clientId of ids) {
@@ -56,8 +64,11 @@ t.test(`${SESSIONS} offline observer sessions of trackers/# get nothing of anoth
   const other = await LiteTracker.connect(NUMBERS, { port });
   t.teardown(() => other.destroy());
   await publishAcks(other, ACKS);
-  await until(() => ts.server.devices.counters.malformed + ts.server.devices.counters.acksApplied + ts.server.devices.counters.acksStale >= ACKS, 60_000, 'the acks');
-  await settle(200);
+  await until(
+    () => ts.server.devices.counters.malformed + ts.server.devices.counters.acksApplied + ts.server.devices.counters.acksStale >= ACKS,
+    60_000,
+    'the acks',
+  );
   gc();
   const rssGrowth = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
   if (process.env.TRACKCONF_HOSTILE_RSS) t.comment(`RSS growth for ${SESSIONS} sessions × ${ACKS} acks: ${rssGrowth.toFixed(1)} MB`);
@@ -69,17 +80,24 @@ t.test(`${SESSIONS} offline observer sessions of trackers/# get nothing of anoth
   const visible = await LiteTracker.connect(TELFM, { port });
   t.teardown(() => visible.destroy());
   await publishAcks(visible, maxQueuedPerSession + 30);
-  await until(() => ts.server.devices.counters.malformed + ts.server.devices.counters.acksApplied + ts.server.devices.counters.acksStale >= ACKS + maxQueuedPerSession + 30, 60_000, 'the acks');
-  await settle(200);
+  await until(
+    () =>
+      ts.server.devices.counters.malformed + ts.server.devices.counters.acksApplied + ts.server.devices.counters.acksStale >= ACKS + maxQueuedPerSession + 30,
+    60_000,
+    'the acks',
+  );
   const first = await queued(ts, ids[0]!);
   t.equal(first.length, maxQueuedPerSession, `an offline session holds at most maxQueuedPerSession (${maxQueuedPerSession}) messages`);
-  t.ok(first.every((topic) => topic === `trackers/${TELFM.deviceId}/config/tracking/ack`), 'all of them of a device bob sees');
+  t.ok(
+    first.every((topic) => topic === `trackers/${TELFM.deviceId}/config/tracking/ack`),
+    'all of them of a device bob sees',
+  );
 
   // the session comes back: it gets what was queued, and the queue empties as it PUBACKs
   const back = await rawClient(t, port, { clientId: ids[0]!, username: BOB.login, password: BOB.apiKey, clean: false });
   await until(() => back.packets.filter((p) => p.cmd === 'publish').length >= maxQueuedPerSession, 10_000, 'the queued messages');
-  await settle(200);
-  t.equal((await queued(ts, ids[0]!)).length, 0, 'the queue is empty once delivered and acknowledged');
+  await eventually(async () => (await queued(ts, ids[0]!)).length === 0, 10_000, 'the queue to empty once delivered and acknowledged');
+  t.pass('the queue is empty once delivered and acknowledged');
   await publishAcks(visible, 1);
   await until(() => back.packets.filter((p) => p.cmd === 'publish').length === maxQueuedPerSession + 1, 10_000, 'a live message');
   t.pass('and live messages flow again');

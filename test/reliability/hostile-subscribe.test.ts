@@ -11,11 +11,22 @@ import { ALICE, CAROL, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { addConfiguredDevices } from '../helpers/big-fleet.js';
 import { rawClient } from '../helpers/raw-observer.js';
 import { freePort, login, post, startTestServer } from '../helpers/server.js';
-import { settle, until } from '../helpers/mqtt.js';
+import { until } from '../helpers/mqtt.js';
 import type { DeviceService } from '../../src/settings/device-service.js';
 
 const FLEET = Number(process.env.TRACKCONF_HOSTILE_FLEET ?? 2_000);
-const WILDCARDS = ['#', 'trackers/#', 'trackers/+/config/#', 'trackers/+/config/tracking', 'trackers/+/+/tracking', '+/+/config/tracking', '+/#', 'trackers/+/#', '+/+/+/+', 'trackers/+/config/+'];
+const WILDCARDS = [
+  '#',
+  'trackers/#',
+  'trackers/+/config/#',
+  'trackers/+/config/tracking',
+  'trackers/+/+/tracking',
+  '+/+/config/tracking',
+  '+/#',
+  'trackers/+/#',
+  '+/+/+/+',
+  'trackers/+/config/+',
+];
 
 /** Counts every config the device service reads from SQLite (and parses). */
 function countConfigReads(devices: DeviceService): { reads: number } {
@@ -45,10 +56,21 @@ t.test(`a one-tracker sub-user's wildcard SUBSCRIBE reads its device's config on
 
   const carol = await rawClient(t, ts.server.ports.mqtt!, { clientId: 'carol-dash', username: CAROL.login, password: CAROL.password });
   const granted = await carol.subscribe(WILDCARDS);
-  t.same(granted, WILDCARDS.map(() => 1), `${WILDCARDS.length} wildcard filters granted`);
+  t.same(
+    granted,
+    WILDCARDS.map(() => 1),
+    `${WILDCARDS.length} wildcard filters granted`,
+  );
   await until(() => carol.packets.some((p) => p.cmd === 'publish'), 10_000, 'the retained config');
-  await settle(200);
-  const topics = carol.packets.filter((p) => p.cmd === 'publish').map((p) => (p as { topic: string }).topic);
+  // Whatever else the SUBSCRIBE sends comes before a later message of her device: wait for that marker.
+  const marker = `trackers/${TELFM.deviceId}/config/tracking/ack`;
+  await new Promise<void>((resolve, reject) =>
+    ts.server.broker.aedes.publish({ cmd: 'publish', topic: marker, payload: Buffer.from('{}'), qos: 1, retain: false, dup: false }, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  await until(() => carol.packets.some((p) => p.cmd === 'publish' && (p as { topic: string }).topic === marker), 10_000, 'the marker');
+  const topics = carol.packets.filter((p) => p.cmd === 'publish' && (p as { topic: string }).topic !== marker).map((p) => (p as { topic: string }).topic);
   t.same(topics, [`trackers/${TELFM.deviceId}/config/tracking`], 'she gets the config of her one device, once');
   t.ok(counter.reads <= WILDCARDS.length, `configs read for the SUBSCRIBE: ${counter.reads} (not ${WILDCARDS.length} × ${FLEET + 1})`);
 });
@@ -75,5 +97,9 @@ t.test('filters per SUBSCRIBE, subscriptions per client and filter length are ca
   t.same(await persistent.subscribe(['trackers/#', long]), [1, 128], 'one granted, one too long');
   const { persistence } = ts.server.broker.aedes as unknown as { persistence: { subscriptionsByClient(c: { id: string }): Promise<Array<{ topic: string }>> } };
   const stored = await persistence.subscriptionsByClient({ id: 'alice-keep' });
-  t.same(stored.map((s) => s.topic), ['trackers/#'], 'the session stores the granted filter only');
+  t.same(
+    stored.map((s) => s.topic),
+    ['trackers/#'],
+    'the session stores the granted filter only',
+  );
 });

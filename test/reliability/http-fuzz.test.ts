@@ -1,5 +1,5 @@
 /**
- * Generated bad input over the whole HTTP surface (issue 5.3), with fast-check: random paths under
+ * Generated bad input over the whole HTTP surface (docs/reliability.md#3-generated-bad-input), with fast-check: random paths under
  * the known actions and elsewhere, methods, content types, encodings, query strings, bodies (JSON of
  * any nesting, unicode, huge numbers, arrays, bytes that are not UTF-8), credentials in every place.
  * Properties of every answer: never a 5xx; always JSON with the security headers; the Navixy envelope
@@ -37,8 +37,15 @@ async function check<T>(t: Test, property: fc.IAsyncProperty<T>, numRuns: number
 
 const BY_CODE = new Map(Object.values(Errors).map((e) => [e.code, e]));
 const ACTIONS = [
-  'user/auth', 'user/logout', 'user/session/renew', 'user/get_info', 'tracker/list', 'tracker/read', 'tracker/group/list',
-  'tracker/settings/tracking/read', 'tracker/settings/tracking/update',
+  'user/auth',
+  'user/logout',
+  'user/session/renew',
+  'user/get_info',
+  'tracker/list',
+  'tracker/read',
+  'tracker/group/list',
+  'tracker/settings/tracking/read',
+  'tracker/settings/tracking/update',
 ];
 const TRACKER_IDS = [TELFM, ARRAYS, NUMBERS, FORMATS, NO_PROFILE].map((d) => d.trackerId).concat([1003, CLONE_ID, 999_999]);
 const FIELDS = [...Object.keys(VALID_TELFM), 'wakeup_timers', 'sleep_time_in_minutes', 'tracking_time', '__proto__', 'constructor'];
@@ -65,14 +72,20 @@ const hash = fc.oneof(
 const trackerId = fc.oneof(fc.constantFrom(...TRACKER_IDS), fc.constantFrom(...TRACKER_IDS).map(String), anyValue);
 const settingsObject = fc.oneof(
   fc.record(
-    Object.fromEntries(FIELDS.map((f) => [f, fc.oneof(anyValue, fc.integer({ min: 0, max: 70_000 }), fc.constantFrom('disabled', 'soft_sleep', 'gps', 'ignition'))])),
+    Object.fromEntries(
+      FIELDS.map((f) => [f, fc.oneof(anyValue, fc.integer({ min: 0, max: 70_000 }), fc.constantFrom('disabled', 'soft_sleep', 'gps', 'ignition'))]),
+    ),
     { requiredKeys: [] },
   ),
   fc.constant({ ...VALID_TELFM }),
   fc.record({ tracking_interval: fc.integer({ min: -10, max: 300 }) }),
   fc.dictionary(fc.string({ maxLength: 10 }), anyValue, { maxKeys: 8 }),
 );
-const trackingSettings = fc.oneof(settingsObject, settingsObject.map((s) => JSON.stringify(s)), anyValue);
+const trackingSettings = fc.oneof(
+  settingsObject,
+  settingsObject.map((s) => JSON.stringify(s)),
+  anyValue,
+);
 
 const params = fc.record(
   {
@@ -92,7 +105,12 @@ const params = fc.record(
 );
 
 const path = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom('/', '/v2/', '//', '/V2/'), fc.constantFrom(...ACTIONS), fc.constantFrom('', '/', '//', '?', '/x', '%20')).map(([a, b, c]) => a + b + c) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.constantFrom('/', '/v2/', '//', '/V2/'), fc.constantFrom(...ACTIONS), fc.constantFrom('', '/', '//', '?', '/x', '%20'))
+      .map(([a, b, c]) => a + b + c),
+  },
   { weight: 1, arbitrary: fc.webPath().map((w) => (w.startsWith('/') ? w : `/${w}`)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`) },
   { weight: 1, arbitrary: fc.constantFrom('/health', '/', '/v2', '/%', '/%zz', '/tracker/../user/auth', '/tracker%2Flist', `/${'a/'.repeat(500)}`) },
@@ -115,9 +133,7 @@ const contentType = fc.oneof(
 );
 
 function form(value: Record<string, unknown>): string {
-  return new URLSearchParams(
-    Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]),
-  ).toString();
+  return new URLSearchParams(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')])).toString();
 }
 
 /** The body bytes: JSON of the params, a form, broken JSON, deep nesting, huge numbers, non-UTF-8. */
@@ -125,15 +141,41 @@ const body = fc.oneof(
   { weight: 5, arbitrary: params.map((p) => JSON.stringify(p)) },
   { weight: 3, arbitrary: params.map(form) },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 20_000 }).map((d) => '{"a":'.repeat(d) + '1' + '}'.repeat(d)) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 20_000 }).map((d) => `${'{"a":'.repeat(d)}1${'}'.repeat(d)}`) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 20_000 }).map((d) => '['.repeat(d) + ']'.repeat(d)) },
-  { weight: 1, arbitrary: fc.constantFrom('{"tracker_id": 1e400}', `{"tracker_id": ${'9'.repeat(5000)}}`, '{"hash": "\\ud800"}', '{"__proto__": {"x": 1}}', '{"constructor": {"prototype": {}}}', '{', 'null', '"x"', '[]', '') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '{"tracker_id": 1e400}',
+      `{"tracker_id": ${'9'.repeat(5000)}}`,
+      '{"hash": "\\ud800"}',
+      '{"__proto__": {"x": 1}}',
+      '{"constructor": {"prototype": {}}}',
+      '{',
+      'null',
+      '"x"',
+      '[]',
+      '',
+    ),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 200 }) },
 );
 
-const query = fc.oneof(fc.constant(''), params.map((p) => `?${form(p)}`), fc.string({ maxLength: 40 }).map((s) => `?${s}`));
-const authorization = fc.option(fc.oneof(fc.constant(`NVX ${ALICE.apiKey}`), fc.constant(`NVX ${UNKNOWN_HASH}`), hash.map((h) => `NVX ${typeof h === 'string' ? h : JSON.stringify(h)}`), fc.string({ maxLength: 40 })), { nil: undefined });
+const query = fc.oneof(
+  fc.constant(''),
+  params.map((p) => `?${form(p)}`),
+  fc.string({ maxLength: 40 }).map((s) => `?${s}`),
+);
+const authorization = fc.option(
+  fc.oneof(
+    fc.constant(`NVX ${ALICE.apiKey}`),
+    fc.constant(`NVX ${UNKNOWN_HASH}`),
+    hash.map((h) => `NVX ${typeof h === 'string' ? h : JSON.stringify(h)}`),
+    fc.string({ maxLength: 40 }),
+  ),
+  { nil: undefined },
+);
 
 interface Request {
   readonly method: string;
@@ -156,7 +198,17 @@ const chaotic: fc.Arbitrary<Request> = fc
 /** Settings one or two mutations away from valid (so validation, merging and storing are reached). */
 const nearValidSettings = fc.oneof(
   fc.record(
-    Object.fromEntries(Object.entries(VALID_TELFM).map(([k, v]) => [k, fc.oneof({ weight: 4, arbitrary: fc.constant(v) }, { weight: 1, arbitrary: anyValue }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 70_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 70_000 }).map(String) })])),
+    Object.fromEntries(
+      Object.entries(VALID_TELFM).map(([k, v]) => [
+        k,
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constant(v) },
+          { weight: 1, arbitrary: anyValue },
+          { weight: 1, arbitrary: fc.integer({ min: 0, max: 70_000 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 0, max: 70_000 }).map(String) },
+        ),
+      ]),
+    ),
     { requiredKeys: [] },
   ),
   fc.tuple(fc.string({ maxLength: 12 }), anyValue).map(([k, v]) => ({ ...VALID_TELFM, [k]: v })),
@@ -184,7 +236,10 @@ const plausible: fc.Arbitrary<Request> = fc
 
 /** user/auth, rarely (each unknown login costs a scrypt). */
 const auth: fc.Arbitrary<Request> = fc
-  .record({ login: fc.oneof(fc.constantFrom(ALICE.login, ALICE.login.toUpperCase(), 'nobody@example.com'), anyValue), password: fc.oneof(fc.constant(ALICE.password), anyValue) })
+  .record({
+    login: fc.oneof(fc.constantFrom(ALICE.login, ALICE.login.toUpperCase(), 'nobody@example.com'), anyValue),
+    password: fc.oneof(fc.constant(ALICE.password), anyValue),
+  })
   .map((p) => ({ method: 'POST', url: '/user/auth', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(p) }));
 
 const request = fc.oneof({ weight: 10, arbitrary: plausible }, { weight: 10, arbitrary: chaotic }, { weight: 1, arbitrary: auth });
@@ -212,7 +267,8 @@ t.test(`HTTP surface: ${RUNS} generated requests (seed ${SEED})`, async (t) => {
       if (res.headers['access-control-allow-origin'] !== '*') throw new Error('CORS header missing');
       if (m === 'OPTIONS' && res.statusCode === 204) {
         // A preflight: no body, and it ran nothing.
-        if (res.body !== '' || res.headers['access-control-allow-methods'] !== 'GET, POST') throw new Error(`preflight: ${JSON.stringify(res.headers)} ${res.body}`);
+        if (res.body !== '' || res.headers['access-control-allow-methods'] !== 'GET, POST')
+          throw new Error(`preflight: ${JSON.stringify(res.headers)} ${res.body}`);
         if (snapshot.get()!.s !== before) throw new Error(`OPTIONS changed settings: ${p}`);
         return;
       }
@@ -245,7 +301,9 @@ t.test(`HTTP surface: ${RUNS} generated requests (seed ${SEED})`, async (t) => {
   t.pass(`${stats.requests} requests: no 5xx, always the Navixy envelope, nothing changed by a refused request`);
   t.ok(stats.updates > 0 && stats.success > stats.updates, `the generator reaches accepted calls too (${stats.success} successes, ${stats.updates} updates)`);
   t.ok(stats.codes.size >= 8, `and many different refusals (${[...stats.codes.keys()].sort((a, b) => a - b).join(', ')})`);
-  t.comment(`http fuzz figures: seed=${SEED} requests=${stats.requests} success=${stats.success} updates=${stats.updates} codes=${JSON.stringify(Object.fromEntries(stats.codes))}`);
+  t.comment(
+    `http fuzz figures: seed=${SEED} requests=${stats.requests} success=${stats.success} updates=${stats.updates} codes=${JSON.stringify(Object.fromEntries(stats.codes))}`,
+  );
 });
 
 /** Raw bytes over a real socket: node's HTTP parser and fastify's client-error path. */
@@ -295,18 +353,25 @@ t.test(`raw HTTP bytes: ${RAW_RUNS} generated requests over a socket (seed ${SEE
   const statuses = new Map<string, number>();
   await check(
     t,
-    fc.asyncProperty(requestLine, headerLines, rawBody, fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }), async ([m, p, v], headers, b, junk) => {
-      const bytes = junk ? Buffer.from(junk) : Buffer.from(`${m} ${p} ${v}\r\n${headers.join('\r\n')}\r\n\r\n${b}`, 'latin1');
-      const text = await exchange(port, bytes);
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 'closed';
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      if (status.startsWith('5')) throw new Error(`HTTP ${status} for ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}: ${text.slice(0, 300)}`);
-      if (status === 'closed') return;
-      const [head = '', answer = ''] = text.split('\r\n\r\n', 2);
-      if (!/x-content-type-options: nosniff/i.test(head)) throw new Error(`no security headers: ${head}`);
-      const envelope = JSON.parse(answer) as { success?: unknown; status?: { code?: unknown } };
-      if (typeof envelope.success !== 'boolean' || (!envelope.success && !BY_CODE.has(envelope.status?.code as number))) throw new Error(`not the Navixy envelope: ${answer}`);
-    }),
+    fc.asyncProperty(
+      requestLine,
+      headerLines,
+      rawBody,
+      fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
+      async ([m, p, v], headers, b, junk) => {
+        const bytes = junk ? Buffer.from(junk) : Buffer.from(`${m} ${p} ${v}\r\n${headers.join('\r\n')}\r\n\r\n${b}`, 'latin1');
+        const text = await exchange(port, bytes);
+        const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 'closed';
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (status.startsWith('5')) throw new Error(`HTTP ${status} for ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}: ${text.slice(0, 300)}`);
+        if (status === 'closed') return;
+        const [head = '', answer = ''] = text.split('\r\n\r\n', 2);
+        if (!/x-content-type-options: nosniff/i.test(head)) throw new Error(`no security headers: ${head}`);
+        const envelope = JSON.parse(answer) as { success?: unknown; status?: { code?: unknown } };
+        if (typeof envelope.success !== 'boolean' || (!envelope.success && !BY_CODE.has(envelope.status?.code as number)))
+          throw new Error(`not the Navixy envelope: ${answer}`);
+      },
+    ),
     RAW_RUNS,
   );
   const health = await fetch(`${url}/health`);

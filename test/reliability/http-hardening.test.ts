@@ -1,9 +1,9 @@
 /**
- * HTTP hardening (issue 5.5) not covered elsewhere: slow clients (silent connections, slowloris
- * headers, trickled bodies) are cut by the header and request timeouts while everyone else is
- * served; a streamed (chunked) body over the limit is refused with 9; user/auth costs the same for
- * an unknown login as for a wrong password; secrets never reach the logs (redaction unit test, and
- * the built service at log level trace driven through every credential path).
+ * HTTP hardening (docs/reliability.md) not covered elsewhere: slow clients (silent connections,
+ * slowloris headers, trickled bodies) are cut by the header and request timeouts while everyone else
+ * is served; a streamed (chunked) body over the limit is refused with 9; user/auth checks a password
+ * hash of the same cost for an unknown login as for a wrong password; secrets never reach the logs
+ * (redaction unit test, and the built service at log level trace driven through every credential path).
  * Rate limits, login throttling, body limit by content-length and the security headers of ordinary
  * answers: test/http/*.test.ts. HTTPS and MQTT over TLS: test/broker/listeners.test.ts.
  * Also: no method but GET and POST runs a call (HEAD included), HSTS on the HTTPS listener only, and
@@ -14,9 +14,10 @@ import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import t from 'tap';
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../../src/auth/crypto.js';
 import { createLogger } from '../../src/logger.js';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
-import { LiteTracker } from '../helpers/lite-mqtt.js';
+import { LiteTracker, socketClosed } from '../helpers/lite-mqtt.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 import { provisionDb, spawnService } from '../helpers/service.js';
 import { fleetFile } from '../helpers/fleet.js';
@@ -30,17 +31,16 @@ function open(port: number): Promise<Socket> {
   });
 }
 
-/** What the server sent before it closed the connection, and after how long. */
-function outcome(socket: Socket, ms: number): Promise<{ text: string; ms: number; closed: boolean }> {
-  const started = Date.now();
+/** What the server sent before it closed the connection (closed: false if it did not within `ms`). */
+function outcome(socket: Socket, ms: number): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     let text = '';
     socket.on('data', (c: Buffer) => (text += c.toString('utf8')));
     socket.on('error', () => undefined);
-    const timer = setTimeout(() => resolve({ text, ms: Date.now() - started, closed: false }), ms);
+    const timer = setTimeout(() => resolve({ text, closed: false }), ms);
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve({ text, ms: Date.now() - started, closed: true });
+      resolve({ text, closed: true });
     });
   });
 }
@@ -52,7 +52,8 @@ t.test('slow clients are cut by the header and request timeouts', async (t) => {
   const silent = await open(port);
   const slowHead = await open(port);
   const slowBody = await open(port);
-  const [silentOutcome, slowHeadOutcome, slowBodyOutcome] = [outcome(silent, 5_000), outcome(slowHead, 5_000), outcome(slowBody, 5_000)];
+  // Node's own timeouts are 60 s (head) and 300 s (request): closed within 20 s means ours applied.
+  const [silentOutcome, slowHeadOutcome, slowBodyOutcome] = [outcome(silent, 20_000), outcome(slowHead, 20_000), outcome(slowBody, 20_000)];
   // slowloris: a header line every 100 ms, never the blank line that ends the head.
   slowHead.write('POST /user/auth HTTP/1.1\r\nHost: x\r\n');
   const drip = setInterval(() => slowHead.writable && slowHead.write(`X-Drip-${Date.now()}: 1\r\n`), 100);
@@ -69,12 +70,12 @@ t.test('slow clients are cut by the header and request timeouts', async (t) => {
   t.equal(answer.body.success, true, 'a normal request is served while three slow clients hold connections');
 
   const s = await silentOutcome;
-  t.ok(s.closed && s.ms < 2_000, `a connection that sends nothing is closed after the header timeout (${s.ms} ms)`);
+  t.ok(s.closed, 'a connection that sends nothing is closed by the header timeout');
   const h = await slowHeadOutcome;
-  t.ok(h.closed && h.ms < 2_000, `a head trickled line by line is cut at the header timeout (${h.ms} ms)`);
+  t.ok(h.closed, 'a head trickled line by line is cut by the header timeout');
   t.match(h.text, /^HTTP\/1\.1 408 /, 'with 408');
   const b = await slowBodyOutcome;
-  t.ok(b.closed && b.ms >= 1_000 && b.ms < 3_500, `a body trickled byte by byte is cut at the request timeout (${b.ms} ms)`);
+  t.ok(b.closed, 'a body trickled byte by byte is cut by the request timeout');
   t.match(b.text, /^HTTP\/1\.1 408 /, 'with 408');
   for (const text of [h.text, b.text]) {
     const [head = '', body = ''] = text.split('\r\n\r\n');
@@ -100,28 +101,21 @@ t.test('a chunked body over the limit is refused with 9, without reading it all'
   t.equal((await post(url, 'tracker/list', { hash: ALICE.apiKey })).body.success, true, 'the service carries on');
 });
 
-t.test('no user enumeration: an unknown login costs what a wrong password costs', async (t) => {
+t.test('no user enumeration: an unknown login gets the answer, and the hash check, of a wrong password', async (t) => {
   const { url } = await startTestServer(t, { config: { ...NO_RATE_LIMIT, login: { maxFailures: 1_000, windowSeconds: 900 } } });
-  const time = async (login: string) => {
-    const started = performance.now();
-    const answer = await post(url, 'user/auth', { login, password: 'not-the-password' });
-    return { ms: performance.now() - started, answer };
+  const answer = async (login: string) => {
+    const { status, body } = await post(url, 'user/auth', { login, password: 'not-the-password' });
+    return `${status} ${JSON.stringify(body)}`;
   };
-  await time(ALICE.login); // warm up
-  const wrong: number[] = [];
-  const unknown: number[] = [];
-  let bodies = new Set<string>();
-  for (let i = 0; i < 6; i++) {
-    const a = await time(ALICE.login);
-    const b = await time(`nobody-${i}@example.com`);
-    wrong.push(a.ms);
-    unknown.push(b.ms);
-    bodies = new Set([...bodies, `${a.answer.status} ${JSON.stringify(a.answer.body)}`, `${b.answer.status} ${JSON.stringify(b.answer.body)}`]);
-  }
-  t.equal(bodies.size, 1, `the same answer for both: ${[...bodies][0]}`);
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
-  const ratio = median(unknown) / median(wrong);
-  t.ok(ratio > 0.33 && ratio < 3, `unknown login ${median(unknown).toFixed(1)} ms vs wrong password ${median(wrong).toFixed(1)} ms (a password check is made either way)`);
+  t.equal(await answer('nobody@example.com'), await answer(ALICE.login), 'the same answer for both');
+  // The cost without a stopwatch: an unknown login is checked against DUMMY_PASSWORD_HASH
+  // (auth-service.ts), which must be a well-formed hash with the parameters and sizes of a real one.
+  const shape = (hash: string) => {
+    const [kind, n, r, p, salt = '', key = ''] = hash.split('$');
+    return { kind, n, r, p, salt: Buffer.from(salt, 'base64url').length, key: Buffer.from(key, 'base64url').length };
+  };
+  t.same(shape(DUMMY_PASSWORD_HASH), shape(await hashPassword('x')), 'the dummy hash costs what a real one costs to check');
+  t.equal(await verifyPassword('x', DUMMY_PASSWORD_HASH), false, 'and matches no password');
 });
 
 t.test('the logger redacts credentials wherever a log line carries them', async (t) => {
@@ -154,22 +148,26 @@ t.test('the built service at log level trace: no credential in its output', asyn
   await post(u, 'user/auth', { login: 'nobody@example.com', password: ALICE.password });
   await fetch(`${u}/tracker/list?hash=${session}`);
   await fetch(`${u}/tracker/list`, { headers: { authorization: `NVX ${ALICE.apiKey}` } });
-  for (let i = 0; i < 4; i++) await post(u, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM }); // 429s too
+  for (let i = 0; i < 4; i++)
+    await post(u, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: VALID_TELFM }); // 429s too
   await fetch(`${u}/%zz?hash=${ALICE.apiKey}`);
   await new Promise<void>((resolve) => {
-    const raw = connect({ port: service.httpPort, host: '127.0.0.1' }, () => raw.end(`GET /tracker/list?hash=${ALICE.apiKey} HTTP/1.1\r\nAuthorization: NVX ${ALICE.apiKey}\r\nBad Header\r\n\r\n`));
+    const raw = connect({ port: service.httpPort, host: '127.0.0.1' }, () =>
+      raw.end(`GET /tracker/list?hash=${ALICE.apiKey} HTTP/1.1\r\nAuthorization: NVX ${ALICE.apiKey}\r\nBad Header\r\n\r\n`),
+    );
     raw.on('error', () => undefined);
     raw.on('close', () => resolve());
     raw.resume();
   });
   const tracker = await LiteTracker.connect(TELFM, { port: service.mqttPort });
   await tracker.subscribe();
+  const cut = socketClosed(tracker.socket, 20_000);
   tracker.publish(`trackers/${TELFM.deviceId}/config/tracking/ack`, '{"version":1,"status":"applied"}');
   tracker.publish(`trackers/${TELFM.deviceId}/config/tracking/reported`, 'not json');
   tracker.publish('trackers/other/config/tracking/ack', '{}');
+  await cut; // the last one is refused with a disconnect: the broker handled all three
   await LiteTracker.connect({ deviceId: TELFM.deviceId, secret: 'wrong-device-secret' }, { port: service.mqttPort }).catch(() => undefined);
   await LiteTracker.connect({ deviceId: ALICE.login, secret: ALICE.apiKey }, { port: service.mqttPort }).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 300));
   tracker.destroy();
   service.kill('SIGTERM');
   await service.exited;
@@ -190,7 +188,8 @@ t.test('the built service at log level trace: no credential in its output', asyn
 t.test('no method but GET and POST runs a call: HEAD, PUT, DELETE, PATCH change nothing', async (t) => {
   const { url } = await startTestServer(t, { config: NO_RATE_LIMIT });
   const params = { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId), tracking_settings: JSON.stringify(VALID_TELFM) };
-  const version = async () => (await get(url, 'tracker/settings/tracking/read', { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId) })).body.sync.version as number;
+  const version = async () =>
+    (await get(url, 'tracker/settings/tracking/read', { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId) })).body.sync.version as number;
   // `curl -I -G .../tracker/settings/tracking/update?...`: a HEAD with every parameter in the query.
   for (const path of ['tracker/settings/tracking/update', 'v2/tracker/settings/tracking/update/', 'api-v2/tracker/settings/tracking/update']) {
     const head = await fetch(`${url}/${path}?${new URLSearchParams(params)}`, { method: 'HEAD' });
@@ -224,7 +223,7 @@ function httpsGet(port: number, path: string, ca: Buffer): Promise<{ status: num
   });
 }
 
-t.test('HSTS on the HTTPS listener only; the WebSocket listener\'s plain HTTP answers carry the security headers', async (t) => {
+t.test("HSTS on the HTTPS listener only; the WebSocket listener's plain HTTP answers carry the security headers", async (t) => {
   const { certFile, keyFile, cert } = selfSignedCertificate(t.testdir());
   const [mqttsPort, httpsPort] = [await freePort(), await freePort()];
   const { server, url } = await startTestServer(t, { config: { ...NO_RATE_LIMIT, tls: { cert: certFile, key: keyFile, mqttsPort, httpsPort } } });

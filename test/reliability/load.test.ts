@@ -1,5 +1,5 @@
 /**
- * Load without loss (issue 5.6). The built service with N trackers connected (lightweight MQTT
+ * Load without loss (docs/reliability.md#6-load-without-loss). The built service with N trackers connected (lightweight MQTT
  * clients that PUBACK and acknowledge every config), and a steady stream of updates over HTTP
  * spread over several API keys (the default per-credential limit of 50/s stays on). At the end:
  * zero HTTP errors, every tracker received every version sent to it (zero dropped deliveries) and
@@ -49,7 +49,14 @@ t.test(`${TRACKERS} trackers, ${RATE} updates/s for ${SECONDS} s: nothing lost`,
   }));
   await provisionDb(db, {
     users: [{ login: 'load@example.com', password: 'load-password', api_keys: keys }],
-    trackers: devices.map((d) => ({ id: d.trackerId, owner: 'load@example.com', label: `Load ${d.trackerId}`, model: 'telfm', device_id: d.deviceId, device_secret: d.secret })),
+    trackers: devices.map((d) => ({
+      id: d.trackerId,
+      owner: 'load@example.com',
+      label: `Load ${d.trackerId}`,
+      model: 'telfm',
+      device_id: d.deviceId,
+      device_secret: d.secret,
+    })),
   });
   // TRACKCONF_LOAD_CONFIG: a config file for the service (e.g. {"dbSynchronous": "NORMAL"} to compare).
   const configFile = process.env.TRACKCONF_LOAD_CONFIG;
@@ -58,7 +65,9 @@ t.test(`${TRACKERS} trackers, ${RATE} updates/s for ${SECONDS} s: nothing lost`,
 
   const connectStart = Date.now();
   const trackers: LiteTracker[] = await connectMany(devices, { port: service.mqttPort, ack: true });
-  t.teardown(() => trackers.forEach((tr) => tr.destroy()));
+  t.teardown(() => {
+    for (const tr of trackers) tr.destroy();
+  });
   const connectSeconds = (Date.now() - connectStart) / 1000;
   t.comment(`load: ${TRACKERS} trackers connected and subscribed in ${connectSeconds.toFixed(1)} s`);
 

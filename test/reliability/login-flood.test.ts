@@ -34,14 +34,14 @@ t.test('an update answers while a flood of bad logins is still being checked', a
   });
   const answeredBeforeUpdate = answered;
   expectOk(t, update, 'the update (it waited for its WAL flush)');
-  t.ok(
-    answeredBeforeUpdate < FLOOD / 2,
-    `the update answered when ${answeredBeforeUpdate} of ${FLOOD} bad logins were answered (fewer than half)`,
-  );
+  t.ok(answeredBeforeUpdate < FLOOD / 2, `the update answered when ${answeredBeforeUpdate} of ${FLOOD} bad logins were answered (fewer than half)`);
   const read = await post(ts.url, 'tracker/settings/tracking/read', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId });
   t.equal(expectOk(t, read, 'read').value.tracking_interval, 77, 'and read sees it');
   const codes = (await Promise.all(flood)).map((a: ApiAnswer) => a.body.status?.code as number);
-  t.ok(codes.every((c) => c === 102 || c === 15), 'the flood was answered 102 (or 15 past the queue)');
+  t.ok(
+    codes.every((c) => c === 102 || c === 15),
+    'the flood was answered 102 (or 15 past the queue)',
+  );
 });
 
 t.test('past the queue of password checks, user/auth answers 15 at once', async (t) => {

@@ -5,7 +5,7 @@
  * nested payload is refused on its bytes, before any parser walks it (no error, no stack trace).
  * The flood of stale acks over MQTT, with its figures: stale-ack-flood.test.ts.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Client, AedesPublishPacket } from 'aedes';
 import type { Logger } from '../../src/logger.js';
 import { BrokerHooks } from '../../src/broker/hooks.js';
@@ -17,7 +17,6 @@ import { ThrottledAnswerLog } from '../../src/broker/answer-log.js';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 import { post, startTestServer, type TestServer } from '../helpers/server.js';
-
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000_000) {
@@ -112,7 +111,20 @@ t.test('a hostile tracker through the broker hooks: limited, bounded, one log li
   const auth = new AuthService(ts.server.store, { sessionIdleMs: 1e9, maxLoginFailures: 10, loginWindowMs: 1e6 });
   const devices = new DeviceService(ts.server.store, auth, { clock: clock.now, answerLimits: limits });
   const { log, lines } = recordingLogger();
-  const hooks = new BrokerHooks(devices, new ConfigCache(devices), { maxPayloadBytes: 65_536, connectsPerSecondPerAddress: 0, maxFiltersPerSubscribe: 16, maxSubscriptionsPerClient: 64, maxTopicLength: 256, answerLogIntervalMs: 60_000, now: clock.now }, log);
+  const hooks = new BrokerHooks(
+    devices,
+    new ConfigCache(devices),
+    {
+      maxPayloadBytes: 65_536,
+      connectsPerSecondPerAddress: 0,
+      maxFiltersPerSubscribe: 16,
+      maxSubscriptionsPerClient: 64,
+      maxTopicLength: 256,
+      answerLogIntervalMs: 60_000,
+      now: clock.now,
+    },
+    log,
+  );
   const client = { id: TELFM.deviceId } as unknown as Client;
   hooks.identities.setTracker(client, TELFM.deviceId);
   const publish = (kind: 'ack' | 'reported', payload: Buffer) =>
@@ -137,7 +149,11 @@ t.test('a hostile tracker through the broker hooks: limited, bounded, one log li
   clock.advance(10_000);
   publish('ack', Buffer.from(JSON.stringify({ version: 2, status: 'applied' })));
   ts.server.store.settings.flushPending();
-  t.equal(ts.server.store.settings.sync(ts.server.store.trackers.findDevice(TELFM.deviceId)!.id).state, 'applied', 'once the budget refills, a real ack counts');
+  t.equal(
+    ts.server.store.settings.sync(ts.server.store.trackers.findDevice(TELFM.deviceId)!.id).state,
+    'applied',
+    'once the budget refills, a real ack counts',
+  );
   const kept = ts.server.store.db.prepare<[], { version: number }>('SELECT version FROM device_acks ORDER BY id DESC LIMIT 1').get();
   t.equal(kept?.version, 2, 'the newest ack is among the kept ones');
 });

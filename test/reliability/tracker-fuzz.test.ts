@@ -1,5 +1,5 @@
 /**
- * Generated tracker payloads (issue 5.3): random bytes, random JSON and near-valid `ack` and
+ * Generated tracker payloads (docs/reliability.md#3-generated-bad-input): random bytes, random JSON and near-valid `ack` and
  * `reported` messages, through the DeviceService (in-process, many runs) and through the real
  * broker (a few hundred). Properties: never a throw, never a crash; stored settings and versions
  * never change; an answer changes the sync state only when it is a valid ack of the current
@@ -12,6 +12,7 @@ import t, { type Test } from 'tap';
 import { ALICE, ARRAYS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 import { LiteTracker } from '../helpers/lite-mqtt.js';
+import { until as waitFor } from '../helpers/mqtt.js';
 import { knob } from '../helpers/service.js';
 import { post, startTestServer } from '../helpers/server.js';
 
@@ -78,7 +79,11 @@ t.test(`tracker payloads through the DeviceService: ${RUNS} generated (seed ${SE
   const ts = await startTestServer(t, { config: NO_RATE_LIMIT });
   const { server } = ts;
   for (let i = 0; i < 3; i++) {
-    const answer = await post(ts.url, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId, tracking_settings: { ...VALID_TELFM, tracking_interval: 60 + i } });
+    const answer = await post(ts.url, 'tracker/settings/tracking/update', {
+      hash: ALICE.apiKey,
+      tracker_id: TELFM.trackerId,
+      tracking_settings: { ...VALID_TELFM, tracking_interval: 60 + i },
+    });
     t.equal(answer.body.success, true, `version ${i + 1} stored`);
   }
   const device = server.store.trackers.findDevice(TELFM.deviceId)!;
@@ -86,7 +91,9 @@ t.test(`tracker payloads through the DeviceService: ${RUNS} generated (seed ${SE
     `SELECT (SELECT group_concat(version || ':' || settings, '|') FROM settings_versions WHERE device = ?)
        || '#' || (SELECT version || ':' || settings FROM device_sync WHERE device = ?) AS s`,
   );
-  const syncState = server.store.db.prepare<[number], { state: string; version: number; reported: string | null }>('SELECT state, version, reported FROM device_sync WHERE device = ?');
+  const syncState = server.store.db.prepare<[number], { state: string; version: number; reported: string | null }>(
+    'SELECT state, version, reported FROM device_sync WHERE device = ?',
+  );
   const before = stored.get(device.id, device.id)!.s;
   const outcomes = new Map<string, number>();
 
@@ -111,7 +118,10 @@ t.test(`tracker payloads through the DeviceService: ${RUNS} generated (seed ${SE
     RUNS,
   );
   t.pass(`${RUNS} payloads: no throw, settings unchanged, each counted once`);
-  t.ok(['ack:applied', 'ack:rejected', 'ack:stale', 'ack:malformed', 'reported:reported', 'reported:malformed'].every((k) => outcomes.has(k)), 'every outcome was reached');
+  t.ok(
+    ['ack:applied', 'ack:rejected', 'ack:stale', 'ack:malformed', 'reported:reported', 'reported:malformed'].every((k) => outcomes.has(k)),
+    'every outcome was reached',
+  );
   t.comment(`tracker fuzz figures: seed=${SEED} payloads=${RUNS} outcomes=${JSON.stringify(Object.fromEntries(outcomes))}`);
 });
 
@@ -129,16 +139,18 @@ t.test(`tracker payloads through the real broker: ${MQTT_RUNS} generated (seed $
   const samples = fc.sample(fc.tuple(fc.constantFrom('ack', 'reported'), payload), { seed: SEED, numRuns: MQTT_RUNS });
   const countedBefore = total({ ...server.devices.counters });
   for (const [kind, bytes] of samples) tracker.publish(`trackers/${TELFM.deviceId}/config/tracking/${kind}`, bytes, 1);
-  const deadline = Date.now() + 10_000;
-  while (total({ ...server.devices.counters }) < countedBefore + MQTT_RUNS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => total({ ...server.devices.counters }) >= countedBefore + MQTT_RUNS, 30_000).catch(() => undefined);
   t.equal(total({ ...server.devices.counters }) - countedBefore, MQTT_RUNS, `all ${MQTT_RUNS} payloads processed and counted`);
   t.notOk(tracker.closed, 'the tracker stays connected (its own topics, payloads under the maximum)');
   const read = await post(ts.url, 'tracker/settings/tracking/read', { hash: ALICE.apiKey, tracker_id: TELFM.trackerId });
   t.same(read.body.value, VALID_TELFM, 'settings unchanged');
   t.equal(read.body.sync.version, 1, 'version unchanged');
-  const update = await post(ts.url, 'tracker/settings/tracking/update', { hash: ALICE.apiKey, tracker_id: ARRAYS.trackerId, tracking_settings: { tracking_interval: 60, sleep_mode: 'disabled' } });
-  const until = Date.now() + 2_000;
-  while (bystander.latest?.version !== update.body.sync.version && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  t.equal(bystander.latest?.version, update.body.sync.version, 'another tracker still gets its config at once');
+  const update = await post(ts.url, 'tracker/settings/tracking/update', {
+    hash: ALICE.apiKey,
+    tracker_id: ARRAYS.trackerId,
+    tracking_settings: { tracking_interval: 60, sleep_mode: 'disabled' },
+  });
+  await waitFor(() => bystander.latest?.version === update.body.sync.version, 15_000).catch(() => undefined);
+  t.equal(bystander.latest?.version, update.body.sync.version, 'another tracker still gets its config');
   t.comment(`tracker mqtt fuzz figures: seed=${SEED} payloads=${MQTT_RUNS} counters=${JSON.stringify(server.devices.counters)}`);
 });

@@ -69,19 +69,23 @@ t.test('a CLI store checkpoints the usual way', async (t) => {
   t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000);
 });
 
-t.test('the checkpoint worker runs at the lowest priority, the rest of the process does not', { skip: process.platform !== 'linux' && 'Linux thread priorities' }, async (t) => {
-  const nice = (stat: string) => Number(stat.replace(/^.*\) /, '').split(' ')[16]);
-  const lowPriorityThreads = () =>
-    readdirSync('/proc/self/task').filter((tid) => {
-      try {
-        return nice(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')) === 19;
-      } catch {
-        return false; // the thread ended meanwhile
-      }
-    });
-  const before = new Set(lowPriorityThreads());
-  const store = openStore(join(tempDir(t), 'nice.db'), { flushWalOffThread: true });
-  t.teardown(() => store.close());
-  await until(() => lowPriorityThreads().some((tid) => !before.has(tid)), 5000, 'a new thread at nice 19');
-  t.equal(nice(readFileSync('/proc/self/stat', 'utf8')), 0, 'the main thread keeps its priority');
-});
+t.test(
+  'the checkpoint worker runs at the lowest priority, the rest of the process does not',
+  { skip: process.platform !== 'linux' && 'Linux thread priorities' },
+  async (t) => {
+    const nice = (stat: string) => Number(stat.replace(/^.*\) /, '').split(' ')[16]);
+    const lowPriorityThreads = () =>
+      readdirSync('/proc/self/task').filter((tid) => {
+        try {
+          return nice(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')) === 19;
+        } catch {
+          return false; // the thread ended meanwhile
+        }
+      });
+    const before = new Set(lowPriorityThreads());
+    const store = openStore(join(tempDir(t), 'nice.db'), { flushWalOffThread: true });
+    t.teardown(() => store.close());
+    await until(() => lowPriorityThreads().some((tid) => !before.has(tid)), 5000, 'a new thread at nice 19');
+    t.equal(nice(readFileSync('/proc/self/stat', 'utf8')), 0, 'the main thread keeps its priority');
+  },
+);

@@ -32,6 +32,9 @@ t.test('versions made before migration 3 get a source and the outcome of the ver
     { version: 2, source: 'update', prior_state: 'applied' },
     { version: 3, source: 'update', prior_state: 'superseded' },
   ]);
-  t.throws(() => db.prepare("INSERT INTO settings_versions (device, version, settings, changed_at, source) VALUES (1, 4, '{}', 'now', 'other')").run(), /CHECK constraint/);
+  t.throws(
+    () => db.prepare("INSERT INTO settings_versions (device, version, settings, changed_at, source) VALUES (1, 4, '{}', 'now', 'other')").run(),
+    /CHECK constraint/,
+  );
   t.same(db.prepare('SELECT group_id FROM trackers').all(), [{ group_id: null }], 'trackers have no group');
 });

@@ -42,7 +42,8 @@ t.test('nothing written: nothing to wait for', async (t) => {
   const file = join(tempDir(t), 'x-wal');
   writeFileSync(file, '');
   const { fsync, calls } = heldFsync();
-  const wal = new WalSync(file, fsync);
+  const writes = { count: 0 };
+  const wal = new WalSync(file, writes, fsync);
   t.equal(wal.durable(), undefined);
   t.equal(calls.length, 0, 'no flush without a write');
 });
@@ -51,13 +52,14 @@ t.test('a write waits for one flush; writes during a flush share the next one', 
   const file = join(tempDir(t), 'x-wal');
   writeFileSync(file, '');
   const { fsync, calls } = heldFsync();
-  const wal = new WalSync(file, fsync);
-  wal.written();
+  const writes = { count: 0 };
+  const wal = new WalSync(file, writes, fsync);
+  writes.count++;
   const first = state(wal.durable()!);
   const alsoFirst = state(wal.durable()!);
   t.equal(calls.length, 1, 'one flush for both waiters');
-  wal.written();
-  wal.written();
+  writes.count++;
+  writes.count++;
   const second = state(wal.durable()!);
   t.equal(calls.length, 1, 'a second flush waits for the first');
   calls[0]!(null);
@@ -75,8 +77,9 @@ t.test('a failed flush fails every waiter and every later call', async (t) => {
   const file = join(tempDir(t), 'x-wal');
   writeFileSync(file, '');
   const { fsync, calls } = heldFsync();
-  const wal = new WalSync(file, fsync);
-  wal.written();
+  const writes = { count: 0 };
+  const wal = new WalSync(file, writes, fsync);
+  writes.count++;
   const waiting = state(wal.durable()!);
   calls[0]!(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
   await turn();
@@ -88,8 +91,9 @@ t.test('a failed flush fails every waiter and every later call', async (t) => {
 });
 
 t.test('a WAL that cannot be opened fails the waiters', async (t) => {
-  const wal = new WalSync(join(tempDir(t), 'missing-wal'), heldFsync().fsync);
-  wal.written();
+  const writes = { count: 0 };
+  const wal = new WalSync(join(tempDir(t), 'missing-wal'), writes, heldFsync().fsync);
+  writes.count++;
   await t.rejects(wal.durable()!, /ENOENT/);
 });
 
@@ -97,10 +101,11 @@ t.test('close flushes synchronously and settles the waiters', async (t) => {
   const file = join(tempDir(t), 'x-wal');
   writeFileSync(file, '');
   const { fsync, calls } = heldFsync();
-  const wal = new WalSync(file, fsync);
-  wal.written();
+  const writes = { count: 0 };
+  const wal = new WalSync(file, writes, fsync);
+  writes.count++;
   const waiting = state(wal.durable()!);
-  wal.written();
+  writes.count++;
   wal.close();
   await turn();
   t.ok(waiting.settled && !waiting.error, 'settled by the synchronous flush of close()');
@@ -129,7 +134,10 @@ t.test('the store: FULL with flushWalOffThread runs SQLite at NORMAL and flushes
 
 t.test('the store: without flushWalOffThread SQLite syncs itself and nothing waits', async (t) => {
   const dir = tempDir(t);
-  for (const [options, level] of [[{}, 2], [{ synchronous: 'NORMAL' as const, flushWalOffThread: true }, 1]] as const) {
+  for (const [options, level] of [
+    [{}, 2],
+    [{ synchronous: 'NORMAL' as const, flushWalOffThread: true }, 1],
+  ] as const) {
     const store = openStore(join(dir, `t${level}.db`), options);
     store.transaction(() => store.trackers.upsertModel('m1', null, 'config'));
     t.equal(store.db.pragma('synchronous', { simple: true }), level);

@@ -76,7 +76,10 @@ export function installedFile(entry: string): string {
 }
 
 export function fileHash(entry: string): string {
-  return createHash('sha256').update(readFileSync(installedFile(entry))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(readFileSync(installedFile(entry)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function installedVersion(pkg: string): string {

@@ -30,7 +30,16 @@
  */
 import type { Aedes } from 'aedes';
 import { leanParser } from './lean-parser.js';
-import { leanConnect, type AedesInternals, type Broker, type ConnectPacket, type Packet, type Parser, type LeanClient, type PersistenceMethod } from './lean-connect.js';
+import {
+  leanConnect,
+  type AedesInternals,
+  type Broker,
+  type ConnectPacket,
+  type Packet,
+  type Parser,
+  type LeanClient,
+  type PersistenceMethod,
+} from './lean-connect.js';
 
 /** The aedes release whose lib/handlers/connect.js the lean CONNECT follows. */
 export const LEAN_AEDES_VERSION = '1.2.0';
@@ -42,7 +51,6 @@ export interface LeanClients {
   /** Client ids that may have session state: their CONNECT runs every stock step. */
   readonly sessionIds: ReadonlySet<string>;
 }
-
 
 /**
  * Installs the lean CONNECT on `aedes` (after `Aedes.createBroker`, before any listener) and
@@ -186,4 +194,3 @@ function acceptable(broker: Broker, packet: ConnectPacket): boolean {
   if (broker.keepaliveLimit && (!packet.keepalive || packet.keepalive > broker.keepaliveLimit)) return false;
   return true;
 }
-

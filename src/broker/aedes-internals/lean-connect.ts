@@ -95,8 +95,15 @@ export interface AedesInternals {
   parsers: LeanParser | string;
 }
 
-
-const ERROR_MESSAGES = ['', 'unacceptable protocol version', 'identifier rejected', 'Server unavailable', 'bad user name or password', 'not authorized', 'keep alive limit exceeded'];
+const ERROR_MESSAGES = [
+  '',
+  'unacceptable protocol version',
+  'identifier rejected',
+  'Server unavailable',
+  'bad user name or password',
+  'not authorized',
+  'keep alive limit exceeded',
+];
 
 /** `sessionIds` as seen by the steps: '\0unknown' means an id could not be read, so trust none. */
 function mayHaveState(sessionIds: ReadonlySet<string>, id: string): boolean {
@@ -247,7 +254,10 @@ function stockEmptyQueue(client: LeanClient, internals: AedesInternals, done: Do
       const packet = new internals.QoSPacket(data, client);
       packet.writeCallback = (error) => next(error); // the cleared packet is not passed on, as in aedes
       const filter = (err: unknown) => emptyQueueFilter(err, client, packet, internals);
-      persistence.outgoingUpdate(client, packet).then(() => filter(null), (err: unknown) => filter(err));
+      persistence.outgoingUpdate(client, packet).then(
+        () => filter(null),
+        (err: unknown) => filter(err),
+      );
     }),
     (err) => done(err),
   );
@@ -267,4 +277,3 @@ function emptyQueueFilter(err: unknown, client: LeanClient, packet: { cmd: strin
     internals.write(client, packet, next);
   }
 }
-

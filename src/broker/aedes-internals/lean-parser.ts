@@ -115,10 +115,7 @@ function sameParse(stock: () => Parser, lean: () => Parser): boolean {
   // CONNECT (client id c, user u, password p, keepalive 30), SUBSCRIBE a/b QoS 1 (id 7), PUBLISH
   // a/b/ack QoS 1 (id 9), PUBACK (id 3), PINGREQ. Written out: mqtt-packet's generate() would build
   // its 65,536-buffer number cache now instead of at the first packet aedes writes.
-  const bytes = Buffer.from(
-    '101300044d51545404c2001e000163000175000170820800070003612f620132120007612f622f61636b00097b2276223a317d40020003c000',
-    'hex',
-  );
+  const bytes = Buffer.from('101300044d51545404c2001e000163000175000170820800070003612f620132120007612f622f61636b00097b2276223a317d40020003c000', 'hex');
   const run = (make: () => Parser, split: number): string => {
     const parser = make();
     const out: unknown[] = [];

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 /**
  * How long `/health` and a `tracker/settings/tracking/read` take while a sub-user who sees one
  * tracker sends one SUBSCRIBE of 10 wildcard filters, in a fleet of `--devices` configured devices
- * (docs/reliability.md#hostile-clients). Runs the built service (`--main`, default this checkout's
+ * (docs/reliability.md#7-hostile-clients). Runs the built service (`--main`, default this checkout's
  * dist/src/cli/main.js) as its own process: point `--main` at another build to compare.
  *
  *   node dist/bench/hostile-subscribe.js --devices 50000 --rounds 3 [--main /path/to/dist/src/cli/main.js]

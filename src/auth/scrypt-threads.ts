@@ -7,7 +7,7 @@ export type DeriveKey = (password: string, salt: Buffer, keylen: number, options
 /**
  * Password checks on threads of their own at the lowest scheduling priority. scrypt takes a core for
  * tens of milliseconds: on libuv's thread pool at normal priority a flood of bad logins took the
- * cores from the event loop and the pool from the WAL flush (docs/reliability.md#hostile-clients).
+ * cores from the event loop and the pool from the WAL flush (docs/reliability.md#7-hostile-clients).
  * Here, on a busy machine, logins get the CPU the API leaves. Each thread checks one password at a
  * time; BoundedConcurrency in the AuthService keeps at most as many running as there are threads.
  */

@@ -4,7 +4,7 @@ import type { Fsync } from './wal-sync.js';
 /**
  * The WAL's fsync on a thread of its own. `fs.fsync` runs on libuv's thread pool, which password
  * checks (scrypt) and other fs calls share: behind a flood of logins, every answer waiting for its
- * flush waited for hundreds of scrypts first (docs/reliability.md#hostile-clients). File descriptors
+ * flush waited for hundreds of scrypts first (docs/reliability.md#7-hostile-clients). File descriptors
  * belong to the process, so the worker flushes the descriptor the service opened.
  */
 const WORKER = `

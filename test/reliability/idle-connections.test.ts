@@ -2,7 +2,7 @@
  * Connection exhaustion (docs/mqtt.md#connection-limits): one address opens many idle TCP
  * connections and sends nothing. With the default cap (1,000 per address) the excess is closed at
  * once, the rest when `mqtt.connectTimeoutMs` ends, and a tracker from another address connects
- * meanwhile. Prints a `idle connection figures:` line (docs/reliability.md#hostile-clients).
+ * meanwhile. Prints a `idle connection figures:` line (docs/reliability.md#7-hostile-clients).
  *
  * CI: 1,500 sockets. TRACKCONF_LONG_TESTS=1: 8,000 (both ends live in this process: 16,000
  * descriptors of the 20,000 `ulimit -n` allows here), or TRACKCONF_IDLE_SOCKETS=n.

@@ -1,5 +1,5 @@
 /**
- * A flood of bad logins must not starve other users (docs/reliability.md#hostile-clients): password
+ * A flood of bad logins must not starve other users (docs/reliability.md#7-hostile-clients): password
  * checks are bounded (a few at once, a bounded queue, then 15 at once), and the WAL flush every
  * answer waits for never queues behind them. Asserted as an order of events, never as durations.
  */

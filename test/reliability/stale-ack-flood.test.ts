@@ -2,7 +2,7 @@
  * The flood of stale acks a security review measured (100,000 acks with a 512-character reason grew
  * the database by 60 MB and its WAL by 27 MB): over MQTT, through the real broker, with the default
  * limits (docs/mqtt.md#limits-on-what-a-tracker-sends). Prints time, stored rows, database and WAL
- * growth on a `stale-ack flood figures:` line (docs/reliability.md#hostile-clients).
+ * growth on a `stale-ack flood figures:` line (docs/reliability.md#7-hostile-clients).
  *
  * CI: 5,000 acks. TRACKCONF_LONG_TESTS=1: 100,000 (or TRACKCONF_STALE_ACKS=n).
  */

@@ -79,7 +79,11 @@ t.test('every repository write goes through Writes', async (t) => {
     store.settings.appendVersion(device, 1, '{}', owner, now);
     store.settings.answered(device, 1, 'applied', null, now);
     store.settings.recordAck(device, 1, 'applied', null, false, now);
+    store.settings.recordAck(device, 1, 'applied', null, true, now, 1);
     store.settings.reported(device, '{}', now);
+    store.groups.upsertGroup(7, owner, 'group', '1E96DC');
+    store.requests.save(owner, 'request-1', Buffer.alloc(32), '{"success":true}', 1);
+    store.requests.purge(2);
   });
   store.settings.delivered(1, 1, now);
   store.settings.flushPending();

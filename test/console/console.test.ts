@@ -50,8 +50,8 @@ t.test('the operator console', { skip: chromiumMissing }, async (t) => {
   const acking = async (device: FleetDevice) => {
     const client = await connect(t, mqttUrl, trackerOptions(device));
     client.on('message', (_topic, payload) => {
-      const { version } = JSON.parse(payload.toString()) as { version: number };
-      client.publish(`trackers/${device.deviceId}/config/tracking/ack`, JSON.stringify({ version, status: 'applied' }), { qos: 1 });
+      const { version, settings } = JSON.parse(payload.toString()) as { version: number; settings: unknown };
+      client.publish(`trackers/${device.deviceId}/config/tracking/ack`, JSON.stringify({ version, status: 'applied', settings }), { qos: 1 });
     });
     await client.subscribeAsync(`trackers/${device.deviceId}/config/tracking`, { qos: 1 });
   };
@@ -132,7 +132,9 @@ t.test('the operator console', { skip: chromiumMissing }, async (t) => {
     await sync.getByText('applied', { exact: true }).waitFor(WAIT);
     const history = page.getByRole('region', { name: 'History' });
     await history.getByRole('article', { name: 'v1' }).waitFor(WAIT);
-    t.ok(await page.getByRole('region', { name: 'Reported' }).isVisible());
+    const reported = page.getByRole('region', { name: 'Reported' });
+    await reported.getByRole('row', { name: /^tracking_interval/ }).waitFor(WAIT);
+    t.match(await reported.getByRole('row', { name: /^tracking_interval/ }).innerText(), /60\s+60/, 'reported beside accepted');
     await screenshot(page, 'tracker');
   });
 

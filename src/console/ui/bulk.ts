@@ -5,6 +5,16 @@ import type { App, View } from './main.js';
 
 const COUNTED = ['pending', 'delivered', 'applied', 'rejected', 'none'] as const;
 
+/** A field two profiles share, with the bounds both accept and only the values both allow. */
+function narrowed(a: FieldSpec, b: FieldSpec): FieldSpec {
+  const pick = (x: number | undefined, y: number | undefined, f: (...n: number[]) => number) =>
+    x === undefined ? y : y === undefined ? x : f(x, y);
+  const min = pick(a.min, b.min, Math.max);
+  const max = pick(a.max, b.max, Math.min);
+  const values = a.values && b.values ? a.values.filter((v) => b.values!.includes(v)) : (a.values ?? b.values);
+  return { ...a, required: a.required || b.required, ...(min !== undefined && { min }), ...(max !== undefined && { max }), ...(values && { values }) };
+}
+
 /** The fields every selected model's profile has (a field one of them lacks would fail there). */
 async function commonFields(app: App, ids: readonly number[]): Promise<{ fields: FieldSpec[]; skipped: string[] }> {
   const byModel = new Map<string, number>();
@@ -18,7 +28,10 @@ async function commonFields(app: App, ids: readonly number[]): Promise<{ fields:
     try {
       const profile = await call('tracker/settings/tracking/profile', { tracker_id: id });
       const these = (profile.value as { fields: FieldSpec[] }).fields;
-      fields = fields === undefined ? these : fields.filter((f) => these.some((g) => g.name === f.name));
+      fields = fields === undefined ? these : fields.flatMap((f) => {
+        const g = these.find((other) => other.name === f.name);
+        return g === undefined ? [] : [narrowed(f, g)];
+      });
     } catch (err) {
       if (err instanceof ApiError && err.code === 214) skipped.push(model);
       else throw err;

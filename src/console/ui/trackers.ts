@@ -111,7 +111,7 @@ export function trackersView(app: App): View {
         else selection.delete(row.id);
         updateSelection();
       });
-      const version = h('td', { class: 'num' }, row.version > 0 ? `v${row.version}` : '—');
+      const version = h('td', {}, row.version > 0 ? `v${row.version}` : '—');
       const stateCell = h('td', { class: `state state-${row.state}` }, row.state);
       const changed = h('td', {}, time(row.changedAt));
       cells.set(row.id, { version, state: stateCell, changed });

@@ -5,6 +5,12 @@ import type { App, View } from './main.js';
 
 const COUNTED = ['pending', 'delivered', 'applied', 'rejected', 'none'] as const;
 
+/** A fresh request_id (crypto.randomUUID needs a secure context; the console may be served over plain HTTP). */
+function requestId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `console-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** A field two profiles share, with the bounds both accept and only the values both allow. */
 function narrowed(a: FieldSpec, b: FieldSpec): FieldSpec {
   const pick = (x: number | undefined, y: number | undefined, f: (...n: number[]) => number) =>
@@ -164,7 +170,7 @@ export function bulkView(app: App): View {
       const answer = await call('tracker/settings/tracking/bulk_update', {
         tracker_ids: ids,
         tracking_settings: patch,
-        ...(dry ? { dry_run: true } : { request_id: crypto.randomUUID() }),
+        ...(dry ? { dry_run: true } : { request_id: requestId() }),
       });
       replace(status);
       showResults(answer, dry);

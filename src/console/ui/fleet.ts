@@ -72,15 +72,15 @@ export class Fleet {
     this.apply(sync.list as SyncEntry[]);
   }
 
-  /** The latest versions and states; the ids of the rows that changed. */
-  async refresh(): Promise<number[]> {
+  /** The latest versions and states: the ids of the rows that changed, or `reloaded` when trackers came or went. */
+  async refresh(): Promise<{ changed: number[]; reloaded: boolean }> {
     const sync = await call('tracker/settings/tracking/sync_summary', { all: true });
     const list = sync.list as SyncEntry[];
     if (list.some((entry) => !this.byId.has(entry.tracker_id)) || list.length !== this.rows.length) {
       await this.load();
-      return this.rows.map((row) => row.id);
+      return { changed: this.rows.map((row) => row.id), reloaded: true };
     }
-    return this.apply(list);
+    return { changed: this.apply(list), reloaded: false };
   }
 
   private apply(list: readonly SyncEntry[]): number[] {

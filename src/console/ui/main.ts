@@ -10,7 +10,7 @@ export interface View {
   readonly element: HTMLElement;
   readonly title: string;
   /** The fleet's rows whose sync state changed (the trackers and bulk views follow them). */
-  readonly synced?: (ids: readonly number[]) => void;
+  readonly synced?: (ids: readonly number[], reloaded: boolean) => void;
   readonly stop?: () => void;
 }
 
@@ -54,8 +54,8 @@ export class App {
     // Every second: a change shows within 2 s (docs/console.md#live-sync-state).
     this.stopPolling = poll(async () => {
       if (document.hidden) return;
-      const changed = await this.fleet.refresh();
-      if (changed.length > 0) this.view?.synced?.(changed);
+      const { changed, reloaded } = await this.fleet.refresh();
+      if (changed.length > 0) this.view?.synced?.(changed, reloaded);
     }, 1000);
     this.route();
   }
@@ -146,6 +146,8 @@ export class App {
     this.stopPolling = undefined;
     session.clear();
     this.selection.clear();
+    // The next user starts from the trackers view (replaceState: no hashchange, no route).
+    history.replaceState(null, '', '#/');
     this.fleet.rows = [];
     this.fleet.byId.clear();
     this.signIn(message);

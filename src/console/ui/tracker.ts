@@ -228,6 +228,7 @@ export function trackerView(app: App, trackerId: number): View {
     try {
       const profile = await call('tracker/settings/tracking/profile', { tracker_id: trackerId });
       settingsForm = new SettingsForm((profile.value as { fields: FieldSpec[] }).fields);
+      settingsForm.disabled = locked;
       replace(formHost, settingsForm.element);
       await loadSettings();
     } catch (err) {

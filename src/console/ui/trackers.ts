@@ -50,10 +50,9 @@ function filtered(rows: readonly Row[], s: TableState): Row[] {
   return out;
 }
 
-function select(label: string, id: string, all: string, options: readonly (readonly [string, string])[], value: string): HTMLSelectElement {
+function select(id: string, all: string, options: readonly (readonly [string, string])[], value: string): HTMLSelectElement {
   const el = h('select', { id }, h('option', { value: '' }, all), ...options.map(([v, text]) => h('option', { value: v }, text)));
   el.value = value;
-  el.setAttribute('aria-label', label);
   return el;
 }
 
@@ -69,10 +68,10 @@ export function trackersView(app: App): View {
   const cells = new Map<number, { version: HTMLElement; state: HTMLElement; changed: HTMLElement }>();
 
   const filter = h('input', { id: 'filter', type: 'search', autocomplete: 'off', value: s.text });
-  const model = select('Model', 'filter-model', 'All models', fleet.models.map((m) => [m, m] as const), s.model);
+  const model = select('filter-model', 'All models', fleet.models.map((m) => [m, m] as const), s.model);
   const groupOptions: [string, string][] = [['0', 'No group'], ...[...fleet.groups].map(([id, title]) => [String(id), title] as [string, string])];
-  const group = select('Group', 'filter-group', 'All groups', groupOptions, s.group);
-  const state = select('State', 'filter-state', 'All states', STATES.map((st) => [st, st] as const), s.state);
+  const group = select('filter-group', 'All groups', groupOptions, s.group);
+  const state = select('filter-state', 'All states', STATES.map((st) => [st, st] as const), s.state);
 
   const count = h('span', { class: 'count' });
   const selected = h('span', { role: 'status', class: 'selected' });
@@ -215,9 +214,9 @@ export function trackersView(app: App): View {
   return {
     element,
     title: 'Trackers',
-    synced: (ids) => {
-      if (ids.length > PAGE_SIZE * 4) {
-        // a reload of the list (new trackers): filter again, keep the page
+    synced: (ids, reloaded) => {
+      if (reloaded) {
+        // trackers came or went: filter again, keep the page
         const page = s.page;
         shown = filtered(fleet.rows, s);
         s.page = page;

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { packageRoot } from '../config/load.js';
 
 /**
@@ -50,7 +50,7 @@ export function registerConsole(app: FastifyInstance, assets: ReadonlyMap<string
     scope.addHook('onSend', async (_request, reply) => {
       reply.header('content-security-policy', CONSOLE_CSP);
     });
-    const send = (name: string) => async (_request: unknown, reply: import('fastify').FastifyReply) => {
+    const send = (name: string) => async (_request: unknown, reply: FastifyReply) => {
       const asset = assets.get(name);
       if (asset === undefined) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
       return reply.type(asset.type).send(asset.body);

@@ -219,4 +219,24 @@ t.test('the operator console', { skip: chromiumMissing }, async (t) => {
     await screenshot(page, 'sign-in');
     t.notOk(requested.some((u) => u.includes(hash!)), 'the hash was never in a URL');
   });
+
+  await t.test('keyboard only: sign in, open a tracker, come back', async (t) => {
+    t.ok(await page.getByLabel('Login').evaluate((el) => el === document.activeElement), 'the login field has focus');
+    await page.keyboard.type(ALICE.login);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ALICE.password);
+    await page.keyboard.press('Enter');
+    const link = page.getByRole('link', { name: 'Tracker 1006', exact: true });
+    await link.waitFor(WAIT);
+    await link.focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('tracking_distance', { exact: true }).waitFor(WAIT);
+    t.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'focus moves to the new view’s heading');
+    await page.getByRole('link', { name: 'Trackers', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Filter').waitFor(WAIT);
+    await page.getByLabel('Filter').focus();
+    await page.keyboard.type('1006');
+    t.equal(await table.getByRole('row').count(), 2, 'the filter follows typing');
+  });
 });

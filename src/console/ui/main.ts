@@ -51,9 +51,9 @@ export class App {
     const [info] = await Promise.all([call('user/get_info'), this.fleet.load()]);
     this.login = String((info.user_info as { login?: string }).login ?? '');
     this.stopPolling?.();
-    // Every second: a change shows within 2 s (docs/console.md#live-sync-state).
+    // Every second while the trackers view shows: a change shows within 2 s (docs/console.md#live-sync-state).
     this.stopPolling = poll(async () => {
-      if (document.hidden) return;
+      if (document.hidden || this.view?.synced === undefined) return;
       const { changed, reloaded } = await this.fleet.refresh();
       if (changed.length > 0) this.view?.synced?.(changed, reloaded);
     }, 1000);

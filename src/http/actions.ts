@@ -103,8 +103,8 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   [
     'tracker/settings/tracking/sync_summary',
     authenticated((s, params, p) => {
-      const { tracker_ids } = parseParams(paramSchemas.syncSummary, params);
-      return ok(s.trackers.fleet.syncSummary(p, tracker_ids));
+      const { tracker_ids, all } = parseParams(paramSchemas.syncSummary, params);
+      return ok(s.trackers.fleet.syncSummary(p, tracker_ids, all === true));
     }),
   ],
 ]);

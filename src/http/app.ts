@@ -14,6 +14,7 @@ import { AnswerHeaders, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js
 import { CALL_METHODS, RouteTable, type Route } from './routes.js';
 import { serverFactory } from './server-factory.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { registerConsole } from '../console/serve.js';
 import { registerOperationsRoutes, type MetricsEndpoint } from './operations.js';
 
 export interface HttpOptions {
@@ -181,6 +182,8 @@ export function buildHttpApp(services: Services, options: HttpOptions): FastifyI
   for (const route of routes.routes) {
     for (const url of route.paths) app.route({ method: [...CALL_METHODS], url, bodyLimit: route.bodyLimit, handler: handler(route) });
   }
+  // The operator console's pages (docs/console.md), on every listener the API is served on.
+  registerConsole(app);
   // Any other path: its body is still read and checked before the unknown path answers 111.
   app.route({ method: [...CALL_METHODS], url: '/*', handler: handler(undefined) });
   // A browser's preflight, on any path: 204 with what a call may use, and nothing runs.

@@ -103,7 +103,7 @@ export const paramSchemas = {
     dry_run: flag.optional(),
     request_id: requestId.optional(),
   }),
-  syncSummary: z.object({ tracker_ids: trackerIds.optional() }),
+  syncSummary: z.object({ tracker_ids: trackerIds.optional(), all: flag.optional() }),
 } as const;
 
 const UPDATE_OPTIONS = ['expected_version', 'request_id', 'dry_run'] as const;

@@ -174,7 +174,8 @@ export class FleetOperations {
     );
   }
 
-  syncSummary(principal: Principal, trackerIds: readonly number[] | undefined) {
+  /** `all`: `list` holds every selected tracker, applied and none too (the console's table, docs/api.md#trackersettingstrackingsync_summary). */
+  syncSummary(principal: Principal, trackerIds: readonly number[] | undefined, all = false) {
     let rows = this.store.settings.trackerSync(principal.userId, principal.masterId !== null);
     if (trackerIds !== undefined) {
       const byId = new Map(rows.map((row) => [row.tracker_id, row]));
@@ -188,7 +189,7 @@ export class FleetOperations {
     const list: Json[] = [];
     for (const row of rows) {
       value[row.state]++;
-      if (row.state !== 'applied' && row.state !== 'none') {
+      if (all || (row.state !== 'applied' && row.state !== 'none')) {
         list.push({ tracker_id: row.tracker_id, version: row.version, state: row.state, changed_at: row.changed_at });
       }
     }

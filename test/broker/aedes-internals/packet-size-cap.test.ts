@@ -12,8 +12,7 @@ function cappedParser(max: number) {
   return { parser, seen };
 }
 
-const publish = (bytes: number) =>
-  mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(bytes, 0x20), qos: 0, retain: false, dup: false });
+const publish = (bytes: number) => mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(bytes, 0x20), qos: 0, retain: false, dup: false });
 
 t.test('a packet within the cap is parsed as before', async (t) => {
   const { parser, seen } = cappedParser(100);

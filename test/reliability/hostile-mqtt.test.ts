@@ -215,9 +215,9 @@ t.test('idle and unauthenticated connections cannot use up the file descriptors'
 
   t.test('one address holds at most mqtt.maxUnauthenticatedPerAddress connections in their handshake', async (t) => {
     const cap = 20;
-    const ts = await startTestServer(t, {
-      config: { ...NO_RATE_LIMIT, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: cap } },
-    });
+    // a connect timeout beyond every wait below: only a close or an authentication frees a slot
+    const mqtt = { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: cap, connectTimeoutMs: 300_000 };
+    const ts = await startTestServer(t, { config: { ...NO_RATE_LIMIT, mqtt } });
     const port = ts.server.ports.mqtt!;
     const { check } = await bystander(t, ts);
     const held = await Promise.all(Array.from({ length: cap }, () => rawSocket(port)));

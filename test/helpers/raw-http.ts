@@ -26,6 +26,8 @@ export interface ExchangeOptions {
   readonly gapMs?: number;
   /** The answers are to HEAD requests (no body despite Content-Length). */
   readonly head?: boolean;
+  /** Called with each answer as it arrives (tests that check nothing was answered yet). */
+  readonly onResponse?: (response: RawResponse) => void;
 }
 
 function parse(buffer: Buffer, head: boolean): { response: RawResponse; rest: Buffer } | undefined {
@@ -48,7 +50,7 @@ function parse(buffer: Buffer, head: boolean): { response: RawResponse; rest: Bu
  * Bytes no HTTP parser accepts: node:http answers them 400 itself (no handler, no onRequest hook)
  * on a connection still open, and not at all on one the server is closing.
  */
-const PROBE = 'X\r\n\r\n';
+export const PROBE = 'X\r\n\r\n';
 
 export function exchange(port: number, parts: readonly (string | Buffer)[], options: ExchangeOptions = {}): Promise<Exchange> {
   const { count = 1, gapMs = 0, head = false } = options;
@@ -82,6 +84,7 @@ export function exchange(port: number, parts: readonly (string | Buffer)[], opti
       buffer = Buffer.concat([buffer, chunk]);
       for (let next = parse(buffer, head); next; next = parse(buffer, head)) {
         responses.push(next.response);
+        if (responses.length <= count) options.onResponse?.(next.response);
         buffer = next.rest;
       }
       if (responses.length > count) finish(false);

@@ -55,6 +55,19 @@ function connectPacket(clientId: string, username?: string, password?: string, e
   } as Parameters<typeof mqttBytes>[0]);
 }
 
+/** Resolves when the socket can take more bytes ('drain') or is closed, whichever comes first. */
+function writable(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
 /** Reads whatever the server sends on a raw socket (to see CONNACKs). */
 function bytesOf(socket: Socket): Buffer[] {
   const chunks: Buffer[] = [];
@@ -122,7 +135,7 @@ t.test('oversized packets are refused at the fixed header; oversized payloads by
   let open = true;
   socket.once('close', () => (open = false));
   while (open && written < 32 * 1024 * 1024) {
-    if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 1));
+    if (!socket.write(chunk)) await writable(socket);
     written += chunk.length;
   }
   await closing;

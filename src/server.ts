@@ -125,11 +125,11 @@ function fileBytes(file: string): number {
 /** The composition root: builds every part once and hands each its dependencies. */
 export async function startServer(
   config: Readonly<Config>,
-  outside: { fsync?: Fsync; followed?: Followed; logDestination?: DestinationStream } = {},
+  outside: { fsync?: Fsync; followed?: Followed; logDestination?: DestinationStream; clock?: () => number } = {},
 ): Promise<Server> {
   const tls = readTls(config);
   const node = config.nodeId ?? defaultNodeId();
-  const { followed, logDestination, ...storeOutside } = outside;
+  const { followed, logDestination, clock, ...storeOutside } = outside;
   const logger = createLogger(config.logLevel, logDestination, node);
   const { store, profiles } = openCore(config, {
     service: true,
@@ -196,6 +196,8 @@ export async function startServer(
         maxInflightQos2: config.mqtt.maxInflightQos2,
         ...(followed && { followed }),
         answerLogIntervalMs: logIntervalSeconds * 1000,
+        // the broker's clock (tests advance it instead of sleeping)
+        ...(clock && { now: clock }),
         counters: metrics,
       },
       logger,

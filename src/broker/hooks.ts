@@ -25,7 +25,7 @@ export interface HookOptions {
   readonly maxTopicLength: number;
   /** One line per device per interval for dropped answers (answer-log.ts); 60 s unless given. */
   readonly answerLogIntervalMs?: number;
-  /** The clock of that log (tests). */
+  /** The clock of that log and of the per-address connect limit (tests). */
   readonly now?: () => number;
   /** Counts what the broker refuses (the service's metrics, docs/operations.md#metrics). */
   readonly counters?: BrokerCounters;
@@ -65,7 +65,7 @@ export class BrokerHooks {
     private readonly options: HookOptions,
     private readonly log: Logger,
   ) {
-    this.connects = new RateLimiter(options.connectsPerSecondPerAddress);
+    this.connects = new RateLimiter(options.connectsPerSecondPerAddress, options.now);
     this.dropped = new ThrottledAnswerLog(log, options.answerLogIntervalMs ?? 60_000, options.now);
   }
 

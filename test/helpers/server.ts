@@ -48,6 +48,8 @@ export interface StartOptions {
   readonly dbFile?: string;
   /** Stands in for fs.fsync of the WAL (tests that hold the disk flush). */
   readonly fsync?: Fsync;
+  /** The broker's clock (its per-address connect limit): a test advances it instead of sleeping. */
+  readonly clock?: () => number;
 }
 
 /** The ports a user's `npm start` may hold beside the tests: a test server never binds them. */
@@ -67,7 +69,7 @@ export async function startTestServer(t: Test, options: StartOptions = {}): Prom
   const loopback = { db: dbFile, http: { host: '127.0.0.1', port: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort }, logLevel: 'silent' };
   const config = loadConfig({}, deepMerge(loopback, options.config ?? {}));
   refusePublicPorts(config);
-  const server = await startServer(config, options.fsync ? { fsync: options.fsync } : {});
+  const server = await startServer(config, { ...(options.fsync && { fsync: options.fsync }), ...(options.clock && { clock: options.clock }) });
   t.teardown(() => server.close());
   const fleet = options.fleet === undefined ? fleetFile() : options.fleet;
   if (fleet !== null) await provision(server.store, server.profiles, fleet);

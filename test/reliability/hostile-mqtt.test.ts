@@ -12,7 +12,7 @@ import { prng } from '../helpers/service.js';
 import { freePort, post, startTestServer, type TestServer } from '../helpers/server.js';
 import { loadConfig } from '../../src/config/load.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
-import { until } from '../helpers/mqtt.js';
+import { eventually, until } from '../helpers/mqtt.js';
 
 const VALID_JT703 = { tracking_interval: 60, sleep_mode: 'disabled' };
 
@@ -53,6 +53,19 @@ function connectPacket(clientId: string, username?: string, password?: string, e
     ...(password !== undefined && { password: Buffer.from(password) }),
     ...extra,
   } as Parameters<typeof mqttBytes>[0]);
+}
+
+/** Resolves when the socket can take more bytes ('drain') or is closed, whichever comes first. */
+function writable(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 /** Reads whatever the server sends on a raw socket (to see CONNACKs). */
@@ -122,7 +135,7 @@ t.test('oversized packets are refused at the fixed header; oversized payloads by
   let open = true;
   socket.once('close', () => (open = false));
   while (open && written < 32 * 1024 * 1024) {
-    if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 1));
+    if (!socket.write(chunk)) await writable(socket);
     written += chunk.length;
   }
   await closing;
@@ -155,18 +168,19 @@ t.test('oversized packets are refused at the fixed header; oversized payloads by
 
 t.test('connection floods from one address', async (t) => {
   t.test('rate limited in preConnect when mqtt.connectsPerSecondPerAddress is set', async (t) => {
-    const ts = await startTestServer(t, { config: { ...NO_RATE_LIMIT, mqtt: { connectsPerSecondPerAddress: 5 } } });
+    // The limiter's clock stands still unless the test moves it: the burst below sees exactly 5 tokens.
+    let now = 1_000_000;
+    const ts = await startTestServer(t, { config: { ...NO_RATE_LIMIT, mqtt: { connectsPerSecondPerAddress: 5 } }, clock: () => now });
     const port = ts.server.ports.mqtt!;
     const { check } = await bystander(t, ts);
-    await new Promise((r) => setTimeout(r, 1_100)); // the bystander's token comes back
+    now += 1_000; // the bystander's token comes back
     const sockets = await Promise.all(Array.from({ length: 60 }, () => rawSocket(port)));
     const answers = sockets.map(bytesOf);
     for (const [i, socket] of sockets.entries()) socket.write(connectPacket(TELFM.deviceId, TELFM.deviceId, `wrong-${i}`));
     await Promise.all(sockets.map((s) => socketClosed(s, 5_000)));
     const connacks = answers.filter((chunks) => Buffer.concat(chunks)[0] === 0x20).length;
-    t.ok(connacks < 60, `the limit (5/s, burst 5) refused some of a burst of 60 CONNECTs (${connacks} reached authentication)`);
-    t.ok(connacks >= 1, 'the limit lets some through');
-    await new Promise((r) => setTimeout(r, 1_100));
+    t.equal(connacks, 5, 'the limit (5/s, burst 5) let 5 of a burst of 60 CONNECTs reach authentication');
+    now += 1_000; // the burst is over: the tokens come back
     const tracker = await LiteTracker.connect(TELFM, { port });
     t.teardown(() => tracker.destroy());
     t.pass('a tracker from the same address connects once the burst is over');
@@ -204,15 +218,19 @@ t.test('idle and unauthenticated connections cannot use up the file descriptors'
     const tracker = await LiteTracker.connect(TELFM, { port, keepalive: 0 });
     t.teardown(() => tracker.destroy());
     await tracker.subscribe();
-    await new Promise((r) => setTimeout(r, 900)); // three timeouts: an authenticated tracker is left alone
+    // A silent socket opened after the tracker is closed by its timeout: the tracker's has passed too.
+    const later = await rawSocket(port);
+    later.on('error', () => undefined);
+    await socketClosed(later, 15_000);
     t.notOk(tracker.closed, 'an authenticated tracker idle past the connect timeout stays connected');
+    t.equal(await tracker.subscribe(), 1, 'and is still served (a SUBACK after the timeout)');
   });
 
   t.test('one address holds at most mqtt.maxUnauthenticatedPerAddress connections in their handshake', async (t) => {
     const cap = 20;
-    const ts = await startTestServer(t, {
-      config: { ...NO_RATE_LIMIT, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: cap } },
-    });
+    // a connect timeout beyond every wait below: only a close or an authentication frees a slot
+    const mqtt = { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: cap, connectTimeoutMs: 300_000 };
+    const ts = await startTestServer(t, { config: { ...NO_RATE_LIMIT, mqtt } });
     const port = ts.server.ports.mqtt!;
     const { check } = await bystander(t, ts);
     const held = await Promise.all(Array.from({ length: cap }, () => rawSocket(port)));
@@ -220,11 +238,6 @@ t.test('idle and unauthenticated connections cannot use up the file descriptors'
     t.teardown(() => {
       for (const s of held) s.destroy();
     });
-    await new Promise((r) => setTimeout(r, 200));
-    t.ok(
-      held.every((s) => !s.destroyed),
-      `${cap} silent sockets from 127.0.0.1 are held (within the cap)`,
-    );
     const extra = await rawSocket(port);
     extra.on('error', () => undefined);
     await socketClosed(extra, 5_000);
@@ -233,10 +246,24 @@ t.test('idle and unauthenticated connections cannot use up the file descriptors'
     t.teardown(() => elsewhere.destroy());
     t.pass('a tracker from another address connects meanwhile');
     await check('while one address holds its maximum of unauthenticated sockets');
+    // The listener accepts in order: the guard had admitted or refused every held socket before it
+    // answered the tracker above, and a refusal's close would have arrived before that round trip.
+    t.ok(
+      held.every((s) => !s.destroyed),
+      `${cap} silent sockets from 127.0.0.1 are held (within the cap)`,
+    );
     held[0]!.destroy();
-    await new Promise((r) => setTimeout(r, 100));
-    const same = await LiteTracker.connect(NUMBERS, { port });
-    t.teardown(() => same.destroy());
+    // The server sees that close a moment later: retried until the freed slot admits the tracker.
+    let same: LiteTracker | undefined;
+    await eventually(
+      async () => {
+        same = await LiteTracker.connect(NUMBERS, { port }).catch(() => undefined);
+        return same !== undefined;
+      },
+      15_000,
+      'a slot freed by the closed socket',
+    );
+    t.teardown(() => same?.destroy());
     t.pass('once a slot is free, a tracker from the same address connects (and no longer counts)');
     const again = await rawSocket(port);
     again.on('error', () => undefined);
@@ -255,11 +282,14 @@ t.test('idle and unauthenticated connections cannot use up the file descriptors'
     const ts = await startTestServer(t, {
       config: { ...NO_RATE_LIMIT, mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort(), maxUnauthenticatedPerAddress: 0 } },
     });
-    const sockets = await Promise.all(Array.from({ length: 50 }, () => rawSocket(ts.server.ports.mqtt!)));
+    const port = ts.server.ports.mqtt!;
+    const sockets = await Promise.all(Array.from({ length: 50 }, () => rawSocket(port)));
     t.teardown(() => {
       for (const s of sockets) s.destroy();
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // A round trip the listener accepted after them (in order): any refusal's close came before its CONNACK.
+    const after = await LiteTracker.connect(TELFM, { port, localAddress: '127.0.0.2' });
+    t.teardown(() => after.destroy());
     t.ok(
       sockets.every((s) => !s.destroyed),
       'no cap: 50 unauthenticated sockets stay open',
@@ -399,13 +429,14 @@ function connectAs(port: number, clientId: string, username?: string, password?:
         if (connack[0] === 0x20 && connack[3] !== undefined && connack[3] !== 0) reject(Object.assign(new Error('refused'), { code: connack[3] }));
         else reject(Object.assign(new Error('closed'), { code: -1 }));
       });
-      setTimeout(() => {
+      // accepted: CONNACK 0 arrived (a refusal is read when the server closes)
+      socket.on('data', () => {
         const connack = Buffer.concat(chunks);
         if (connack[0] === 0x20 && connack[3] === 0) {
           socket.destroy();
           resolve({ destroy: () => undefined } as unknown as LiteTracker);
         }
-      }, 500);
+      });
     }, reject);
   });
 }

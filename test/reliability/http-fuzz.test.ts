@@ -308,13 +308,18 @@ t.test(`HTTP surface: ${RUNS} generated requests (seed ${SEED})`, async (t) => {
 
 /** Raw bytes over a real socket: node's HTTP parser and fastify's client-error path. */
 function exchange(port: number, bytes: Buffer): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' });
     let text = '';
     socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
     socket.on('error', () => undefined);
     socket.on('close', () => resolve(text));
-    socket.setTimeout(1_500, () => socket.destroy());
+    // The request ends with our FIN: the server answers what it can and closes. A deadline, not a
+    // wait for "no answer": a connection the server still holds open after it fails the property.
+    socket.setTimeout(15_000, () => {
+      socket.destroy();
+      reject(new Error(`the server neither answered nor closed within 15 s: ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`));
+    });
     socket.end(bytes);
   });
 }

@@ -37,13 +37,13 @@ t.test(`${SOCKETS} idle sockets from one address`, async (t) => {
       sockets.push(socket);
     }
   }
-  await new Promise((r) => setTimeout(r, 300));
-  const refusedAtOnce = closedCount();
-  const cap = ts.server.config.mqtt.maxUnauthenticatedPerAddress;
-  t.equal(SOCKETS - refusedAtOnce, Math.min(SOCKETS, cap), `held: ${SOCKETS - refusedAtOnce} (the cap is ${cap}); closed at once: ${refusedAtOnce}`);
+  // The listener accepts in order: the tracker's CONNACK comes after every refusal's close.
   const tracker = await LiteTracker.connect(TELFM, { port, localAddress: '127.0.0.2' });
   t.teardown(() => tracker.destroy());
   t.pass('a tracker from another address connects while they are held');
+  const refusedAtOnce = closedCount();
+  const cap = ts.server.config.mqtt.maxUnauthenticatedPerAddress;
+  t.equal(SOCKETS - refusedAtOnce, Math.min(SOCKETS, cap), `held: ${SOCKETS - refusedAtOnce} (the cap is ${cap}); closed at once: ${refusedAtOnce}`);
   const deadline = Date.now() + 60_000;
   while (closedCount() < SOCKETS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const closed = closedCount();

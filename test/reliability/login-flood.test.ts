@@ -6,6 +6,7 @@
 import t from 'tap';
 import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { expectError, expectOk } from '../helpers/http.js';
+import { until } from '../helpers/mqtt.js';
 import { post, startTestServer, type ApiAnswer } from '../helpers/server.js';
 
 const badLogin = (url: string, i: number) => post(url, 'user/auth', { login: `nobody-${i}@example.com`, password: 'wrong' });
@@ -14,6 +15,14 @@ t.test('an update answers while a flood of bad logins is still being checked', a
   // The real fsync (no stand-in): what matters is where it runs.
   const ts = await startTestServer(t);
   const FLOOD = 60;
+  // Seen from the store: each bad login looks its user up right before its password check is queued.
+  let checking = 0;
+  const users = ts.server.store.users;
+  const findByLogin = users.findByLogin.bind(users);
+  users.findByLogin = (login) => {
+    if (login.startsWith('nobody-')) checking++;
+    return findByLogin(login);
+  };
   let answered = 0;
   const flood = Array.from({ length: FLOOD }, (_, i) =>
     badLogin(ts.url, i).then((answer) => {
@@ -21,11 +30,8 @@ t.test('an update answers while a flood of bad logins is still being checked', a
       return answer;
     }),
   );
-  // Every login of the flood reached the server before the update is sent.
-  const connections = () => new Promise<number>((resolve, reject) => ts.server.http.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-  const deadline = Date.now() + 30_000;
-  while ((await connections()) < FLOOD && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 50)); // their bodies parsed: the password checks are queued
+  // Every login of the flood is running or queued for its password check before the update is sent.
+  await until(() => checking >= FLOOD, 30_000, 'the flood to reach its password checks');
 
   const update = await post(ts.url, 'tracker/settings/tracking/update', {
     hash: ALICE.apiKey,

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/index.js';
+import { TELFM_SETTINGS } from './lib/settings.js';
 
 const { values } = parseArgs({ options: { updates: { type: 'string', default: '3000' }, dir: { type: 'string', default: join('data', 'bench') } } });
 const updates = Number(values.updates);
@@ -35,14 +36,7 @@ function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   for (let d = 1; d <= DEVICES; d++) addDevice.run(d, `dev-${d}`);
   const versions = new Map<number, number>();
   const latencies: number[] = [];
-  const settings = JSON.stringify({
-    tracking_angle: 30,
-    tracking_distance: 100,
-    tracking_interval: 60,
-    on_stop_tracking_interval: 600,
-    sleep_mode: 'disabled',
-    stop_detection: 'ignition',
-  });
+  const settings = JSON.stringify(TELFM_SETTINGS);
   const started = performance.now();
   for (let i = 0; i < updates; i++) {
     const device = (i % DEVICES) + 1;

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { provision } from '../src/settings/provisioning.js';
 import { plainTrackers, startInProcess } from './lib/in-process.js';
 import { TELFM_SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -31,9 +32,9 @@ const TRACKERS = 1000;
 const API_KEY = '0123456789abcdef0123456789abcdef';
 
 function summary(samples: number[], seconds: number): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN).toFixed(1);
-  return `${(samples.length / seconds).toFixed(0)} updates/s, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms`;
+  const sorted = ascending(samples);
+  const at = (p: number) => (percentileOf(sorted, p) ?? NaN).toFixed(1);
+  return `${(samples.length / seconds).toFixed(0)} updates/s, p50 ${at(50)} ms, p99 ${at(99)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms`;
 }
 
 async function main(): Promise<void> {

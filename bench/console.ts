@@ -15,6 +15,7 @@ import { chromium } from 'playwright-core';
 import { provision } from '../src/settings/provisioning.js';
 import { startInProcess } from './lib/in-process.js';
 import { TELFM_SETTINGS as SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 import { parseArgs } from 'node:util';
 
 const { values: options } = parseArgs({ options: { trackers: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } });
@@ -40,7 +41,7 @@ const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
   ],
 });
 const round = (ms: number) => Number(ms.toFixed(0));
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+const median = (list: number[]) => percentileOf(ascending(list), 50)!;
 try {
   const ids = Array.from({ length: TRACKERS }, (_, i) => 5_000_001 + i);
   await provision(server.store, server.profiles, {

@@ -19,6 +19,7 @@ import { TrackerService } from '../src/settings/tracker-service.js';
 import { NO_PUBLISHER } from '../src/settings/types.js';
 import { startInProcess } from './lib/in-process.js';
 import { TELFM_SETTINGS as SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   options: { trackers: { type: 'string', default: '10000' }, versions: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } },
@@ -96,7 +97,7 @@ try {
     service.fleet.history(principal, deviceTracker, 50, undefined);
     inProcess.push(performance.now() - s);
   }
-  const pct = (list: number[], p: number) => round([...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor((p / 100) * list.length))]!);
+  const pct = (list: number[], p: number) => round(percentileOf(ascending(list), p)!);
   const first = (await call('history', { tracker_id: deviceTracker })).body;
   results.history_first_page = {
     versions: first.list[0].version,

@@ -13,6 +13,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { provision } from '../src/settings/provisioning.js';
 import { plainTrackers, startInProcess } from './lib/in-process.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -26,9 +27,9 @@ const SCRAPES = Number(options.scrapes);
 const dir = resolve(options.dir);
 
 function summary(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
-  return `median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
+  const sorted = ascending(samples);
+  const at = (p: number) => percentileOf(sorted, p)!.toFixed(2);
+  return `median ${at(50)} ms, p95 ${at(95)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
 }
 
 async function main(): Promise<void> {

@@ -15,15 +15,12 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/index.js';
 import { TELFM_SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { updates: { type: 'string', default: '3000' }, dir: { type: 'string', default: join('data', 'bench') } } });
 const updates = Number(values.updates);
 const dir = resolve(values.dir);
 const DEVICES = 100;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   const file = join(dir, `sync-${level.toLowerCase()}.db`);
@@ -54,15 +51,15 @@ function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   }
   const seconds = (performance.now() - started) / 1000;
   store.close();
-  latencies.sort((a, b) => a - b);
+  const sorted = ascending(latencies);
   return {
     level,
     updates,
     commits: updates * 3,
     updatesPerSecond: Math.round(updates / seconds),
     commitsPerSecond: Math.round((updates * 3) / seconds),
-    updateCommitP50Ms: Number(percentile(latencies, 50).toFixed(3)),
-    updateCommitP99Ms: Number(percentile(latencies, 99).toFixed(3)),
+    updateCommitP50Ms: Number((percentileOf(sorted, 50) ?? 0).toFixed(3)),
+    updateCommitP99Ms: Number((percentileOf(sorted, 99) ?? 0).toFixed(3)),
   };
 }
 

@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { chromium } from 'playwright-core';
 import { provision } from '../src/settings/provisioning.js';
+import { launchChromium } from './lib/chromium.js';
 import { startInProcess } from './lib/in-process.js';
 import { TELFM_SETTINGS as SETTINGS } from './lib/settings.js';
 import { ascending, percentileOf } from './lib/stats.js';
@@ -27,19 +27,7 @@ const API_KEY = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0';
 
 const dir = mkdtempSync(join(tmpdir(), 'trackconf-console-bench-'));
 const { server, url } = await startInProcess(join(dir, 'bench.db'), { logLevel: 'silent', bodyLimit: 1_048_576, noRateLimit: true });
-const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const context = await launchChromium(join(dir, 'profile'));
 const round = (ms: number) => Number(ms.toFixed(0));
 const median = (list: number[]) => percentileOf(ascending(list), 50)!;
 try {

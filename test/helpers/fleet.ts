@@ -32,14 +32,8 @@ export const CLONE_ID = 1002;
 
 export const OWN_DEVICES: readonly FleetDevice[] = [TELFM, BLOCKED, NO_PROFILE, ARRAYS, NUMBERS, FORMATS];
 
-export const VALID_TELFM = {
-  tracking_angle: 30,
-  tracking_distance: 100,
-  tracking_interval: 60,
-  on_stop_tracking_interval: 600,
-  sleep_mode: 'disabled',
-  stop_detection: 'ignition',
-};
+/** A complete, valid telfm `tracking_settings` (the same the bench scripts write). */
+export { TELFM_SETTINGS as VALID_TELFM } from '../../bench/lib/settings.js';
 
 export function fleetFile() {
   return {

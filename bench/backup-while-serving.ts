@@ -13,9 +13,10 @@ import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { startServer } from '../src/server.js';
 import { provision } from '../src/settings/provisioning.js';
+import { plainTrackers, startInProcess } from './lib/in-process.js';
+import { TELFM_SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -31,48 +32,23 @@ const TRACKERS = 1000;
 const API_KEY = '0123456789abcdef0123456789abcdef';
 
 function summary(samples: number[], seconds: number): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN).toFixed(1);
-  return `${(samples.length / seconds).toFixed(0)} updates/s, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms`;
+  const sorted = ascending(samples);
+  const at = (p: number) => (percentileOf(sorted, p) ?? NaN).toFixed(1);
+  return `${(samples.length / seconds).toFixed(0)} updates/s, p50 ${at(50)} ms, p99 ${at(99)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms`;
 }
 
 async function main(): Promise<void> {
   const db = join(dir, 'backup-while-serving.db');
   const copy = join(dir, 'backup-while-serving.copy.db');
   for (const file of [db, copy]) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  const config = loadConfig(
-    {},
-    {
-      db,
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
-      rateLimit: { perCredential: 0, perAddress: 0 },
-      logLevel: 'warn',
-    },
-  );
-  const server = await startServer(config);
+  const { server, url: base } = await startInProcess(db, { logLevel: 'warn', noRateLimit: true });
   const login = 'backup@example.com';
   await provision(server.store, server.profiles, {
     users: [{ login, password: 'backup-password-1', api_keys: [API_KEY] }],
-    trackers: Array.from({ length: TRACKERS }, (_, i) => ({
-      id: 100_000 + i,
-      owner: login,
-      label: `T${i}`,
-      model: 'telfm',
-      device_id: String(860_000_000_000_000 + i),
-      device_secret: `secret-${i}`,
-    })),
+    trackers: plainTrackers(login, TRACKERS),
   });
   // History to copy, written straight into the table (the figure is about copying it).
-  const settings = JSON.stringify({
-    tracking_angle: 30,
-    tracking_distance: 100,
-    tracking_interval: 60,
-    on_stop_tracking_interval: 600,
-    sleep_mode: 'disabled',
-    stop_detection: 'ignition',
-    padding: 'x'.repeat(100),
-  });
+  const settings = JSON.stringify({ ...TELFM_SETTINGS, padding: 'x'.repeat(100) });
   const devices = server.store.db.prepare<[], { id: number }>('SELECT id FROM devices').all();
   const insert = server.store.db.prepare('INSERT INTO settings_versions (device, version, settings, changed_by, changed_at) VALUES (?, ?, ?, NULL, ?)');
   server.store.transaction(() => {
@@ -81,7 +57,7 @@ async function main(): Promise<void> {
   });
   server.store.db.pragma('wal_checkpoint(TRUNCATE)');
 
-  const url = `http://127.0.0.1:${server.ports.http}/tracker/settings/tracking/update`;
+  const url = `${base}/tracker/settings/tracking/update`;
   let phase: 'before' | 'during' | 'after' | 'stop' = 'before';
   const latencies = { before: [] as number[], during: [] as number[], after: [] as number[] };
   let n = 0;

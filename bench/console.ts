@@ -11,10 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { chromium } from 'playwright-core';
-import { loadConfig } from '../src/config/load.js';
-import { startServer } from '../src/server.js';
 import { provision } from '../src/settings/provisioning.js';
+import { launchChromium } from './lib/chromium.js';
+import { startInProcess } from './lib/in-process.js';
+import { TELFM_SETTINGS as SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 import { parseArgs } from 'node:util';
 
 const { values: options } = parseArgs({ options: { trackers: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } });
@@ -23,43 +24,12 @@ const RUNS = Number(options.runs);
 const LOGIN = 'bench@example.com';
 const PASSWORD = 'bench-password-1';
 const API_KEY = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0';
-const SETTINGS = {
-  tracking_angle: 30,
-  tracking_distance: 100,
-  tracking_interval: 60,
-  on_stop_tracking_interval: 600,
-  sleep_mode: 'disabled',
-  stop_detection: 'ignition',
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'trackconf-console-bench-'));
-const config = loadConfig(
-  {},
-  {
-    db: join(dir, 'bench.db'),
-    http: { host: '127.0.0.1', port: 0, bodyLimit: 1_048_576 },
-    mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
-    rateLimit: { perCredential: 0, perAddress: 0 },
-    logLevel: 'silent',
-  },
-);
-const server = await startServer(config);
-const url = `http://127.0.0.1:${server.ports.http}`;
-const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { server, url } = await startInProcess(join(dir, 'bench.db'), { logLevel: 'silent', bodyLimit: 1_048_576, noRateLimit: true });
+const context = await launchChromium(join(dir, 'profile'));
 const round = (ms: number) => Number(ms.toFixed(0));
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+const median = (list: number[]) => percentileOf(ascending(list), 50)!;
 try {
   const ids = Array.from({ length: TRACKERS }, (_, i) => 5_000_001 + i);
   await provision(server.store, server.profiles, {

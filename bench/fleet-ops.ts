@@ -13,12 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../src/config/load.js';
-import { startServer } from '../src/server.js';
 import { principalOf } from '../src/settings/auth-service.js';
 import { provision } from '../src/settings/provisioning.js';
 import { TrackerService } from '../src/settings/tracker-service.js';
 import { NO_PUBLISHER } from '../src/settings/types.js';
+import { startInProcess } from './lib/in-process.js';
+import { TELFM_SETTINGS as SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   options: { trackers: { type: 'string', default: '10000' }, versions: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' } },
@@ -28,28 +29,9 @@ const VERSIONS = Number(options.versions);
 const RUNS = Number(options.runs);
 const API_KEY = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0';
 const LOGIN = 'bench@example.com';
-const SETTINGS = {
-  tracking_angle: 30,
-  tracking_distance: 100,
-  tracking_interval: 60,
-  on_stop_tracking_interval: 600,
-  sleep_mode: 'disabled',
-  stop_detection: 'ignition',
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'trackconf-fleet-bench-'));
-const config = loadConfig(
-  {},
-  {
-    db: join(dir, 'bench.db'),
-    http: { host: '127.0.0.1', port: 0, bodyLimit: 1_048_576 },
-    mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 },
-    rateLimit: { perCredential: 0, perAddress: 0 },
-    logLevel: 'silent',
-  },
-);
-const server = await startServer(config);
-const url = `http://127.0.0.1:${server.ports.http}`;
+const { server, url } = await startInProcess(join(dir, 'bench.db'), { logLevel: 'silent', bodyLimit: 1_048_576, noRateLimit: true });
 
 async function call(path: string, params: Record<string, unknown>): Promise<{ ms: number; body: Record<string, any> }> {
   const started = performance.now();
@@ -115,7 +97,7 @@ try {
     service.fleet.history(principal, deviceTracker, 50, undefined);
     inProcess.push(performance.now() - s);
   }
-  const pct = (list: number[], p: number) => round([...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor((p / 100) * list.length))]!);
+  const pct = (list: number[], p: number) => round(percentileOf(ascending(list), p)!);
   const first = (await call('history', { tracker_id: deviceTracker })).body;
   results.history_first_page = {
     versions: first.list[0].version,

@@ -16,7 +16,8 @@ import mqttPacket from 'mqtt-packet';
 import { connect as netConnect } from 'node:net';
 import { HttpConnection, encodeRequest } from './lib/http-load.js';
 import { freePort, stopProcess, waitForPort } from './lib/proc.js';
-import { ROOT } from './lib/targets.js';
+import { ROOT, serviceEnv } from './lib/targets.js';
+import { HOSTILE_WILDCARDS as FILTERS } from './lib/wildcards.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -30,19 +31,6 @@ const ROUNDS = Number(options.rounds);
 const MAIN = options.main;
 const OWNER = { login: 'owner@example.com', password: 'owner-password-1' };
 const VIEWER = { login: 'viewer@example.com', password: 'viewer-password-1' };
-const FILTERS = [
-  '#',
-  'trackers/#',
-  'trackers/+/config/#',
-  'trackers/+/config/tracking',
-  'trackers/+/+/tracking',
-  '+/+/config/tracking',
-  '+/#',
-  'trackers/+/#',
-  '+/+/+/+',
-  'trackers/+/config/+',
-];
-
 const deviceId = (i: number) => `87${String(i).padStart(13, '0')}`;
 
 function log(msg: string): void {
@@ -134,16 +122,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'trackconf-hostile-subscribe-'));
   const db = join(dir, 'trackconf.db');
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
-  const env = {
-    ...process.env,
-    TRACKCONF_DB: db,
-    TRACKCONF_HTTP_HOST: '127.0.0.1',
-    TRACKCONF_HTTP_PORT: String(httpPort),
-    TRACKCONF_MQTT_HOST: '127.0.0.1',
-    TRACKCONF_MQTT_PORT: String(mqttPort),
-    TRACKCONF_MQTT_WS_PORT: '0',
-    TRACKCONF_LOG_LEVEL: 'warn',
-  };
+  const env = serviceEnv(db, httpPort, mqttPort);
   const t0 = performance.now();
   provision(dir, env, db);
   log(`${DEVICES} configured devices provisioned in ${((performance.now() - t0) / 1000).toFixed(1)} s (${MAIN})`);

@@ -17,9 +17,9 @@ import { parseArgs } from 'node:util';
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './lib/proc.js';
 import { Samples, nowUs, sleep } from './lib/stats.js';
 import { DEMO_UPDATE, DEMO_USER } from '../src/cli/demo-data.js';
 
@@ -36,17 +36,6 @@ const calls = Number(options.calls);
 const mode = options.mode;
 const configFile = options.config;
 const main = resolve('dist/src/cli/main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => done(port));
-    });
-  });
-}
 
 async function call(url: string, path: string, body: unknown): Promise<{ status: number; code: number | undefined }> {
   const response = await fetch(`${url}/${path}`, {

@@ -11,9 +11,9 @@ import { parseArgs } from 'node:util';
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { startServer } from '../src/server.js';
 import { provision } from '../src/settings/provisioning.js';
+import { plainTrackers, startInProcess } from './lib/in-process.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -27,28 +27,17 @@ const SCRAPES = Number(options.scrapes);
 const dir = resolve(options.dir);
 
 function summary(samples: number[]): string {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
-  return `median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
+  const sorted = ascending(samples);
+  const at = (p: number) => percentileOf(sorted, p)!.toFixed(2);
+  return `median ${at(50)} ms, p95 ${at(95)} ms, max ${sorted.at(-1)!.toFixed(2)} ms`;
 }
 
 async function main(): Promise<void> {
   const db = join(dir, 'metrics-scrape.db');
   for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
-  const config = loadConfig({}, { db, http: { host: '127.0.0.1', port: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort: 0 }, logLevel: 'warn' });
-  const server = await startServer(config);
+  const { server, url: base } = await startInProcess(db, { logLevel: 'warn' });
   const login = 'scrape@example.com';
-  await provision(server.store, server.profiles, {
-    users: [{ login, password: 'scrape-password-1' }],
-    trackers: Array.from({ length: TRACKERS }, (_, i) => ({
-      id: 100_000 + i,
-      owner: login,
-      label: `T${i}`,
-      model: 'telfm',
-      device_id: String(860_000_000_000_000 + i),
-      device_secret: `secret-${i}`,
-    })),
-  });
+  await provision(server.store, server.profiles, { users: [{ login, password: 'scrape-password-1' }], trackers: plainTrackers(login, TRACKERS) });
   // A version for every device, in a mix of states (written directly: the figure is about reading them).
   const states = ['pending', 'delivered', 'applied', 'rejected'];
   const now = new Date().toISOString();
@@ -57,7 +46,7 @@ async function main(): Promise<void> {
     const devices = server.store.db.prepare<[], { id: number }>('SELECT id FROM devices').all();
     for (const [i, { id }] of devices.entries()) insert.run(id, states[i % states.length], now);
   });
-  const url = `http://127.0.0.1:${server.ports.http}/metrics`;
+  const url = `${base}/metrics`;
   for (let i = 0; i < 20; i++) await (await fetch(url)).text(); // warm up
   const http: number[] = [];
   const registry: number[] = [];

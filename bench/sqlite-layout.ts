@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { TELFM_SETTINGS } from './lib/settings.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1500' }, dir: { type: 'string', default: join('data', 'bench') } } });
 const ROUNDS = Number(values.rounds);
@@ -60,14 +61,7 @@ function run(name: keyof typeof LAYOUTS) {
   const markDelivered = db.prepare<[string, number, number]>(
     `UPDATE device_sync SET state = 'delivered', delivered_at = ? WHERE device = ? AND version = ? AND state = 'pending'`,
   );
-  const settings = JSON.stringify({
-    tracking_angle: 30,
-    tracking_distance: 100,
-    tracking_interval: 60,
-    on_stop_tracking_interval: 600,
-    sleep_mode: 'disabled',
-    stop_detection: 'ignition',
-  });
+  const settings = JSON.stringify(TELFM_SETTINGS);
   const versions = new Int32Array(DEVICES + 1);
   let seed = 1;
   const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;

@@ -14,15 +14,13 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { openStore } from '../src/store/index.js';
+import { TELFM_SETTINGS } from './lib/settings.js';
+import { ascending, percentileOf } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { updates: { type: 'string', default: '3000' }, dir: { type: 'string', default: join('data', 'bench') } } });
 const updates = Number(values.updates);
 const dir = resolve(values.dir);
 const DEVICES = 100;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
 
 function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   const file = join(dir, `sync-${level.toLowerCase()}.db`);
@@ -35,14 +33,7 @@ function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   for (let d = 1; d <= DEVICES; d++) addDevice.run(d, `dev-${d}`);
   const versions = new Map<number, number>();
   const latencies: number[] = [];
-  const settings = JSON.stringify({
-    tracking_angle: 30,
-    tracking_distance: 100,
-    tracking_interval: 60,
-    on_stop_tracking_interval: 600,
-    sleep_mode: 'disabled',
-    stop_detection: 'ignition',
-  });
+  const settings = JSON.stringify(TELFM_SETTINGS);
   const started = performance.now();
   for (let i = 0; i < updates; i++) {
     const device = (i % DEVICES) + 1;
@@ -60,15 +51,15 @@ function run(level: 'OFF' | 'NORMAL' | 'FULL') {
   }
   const seconds = (performance.now() - started) / 1000;
   store.close();
-  latencies.sort((a, b) => a - b);
+  const sorted = ascending(latencies);
   return {
     level,
     updates,
     commits: updates * 3,
     updatesPerSecond: Math.round(updates / seconds),
     commitsPerSecond: Math.round((updates * 3) / seconds),
-    updateCommitP50Ms: Number(percentile(latencies, 50).toFixed(3)),
-    updateCommitP99Ms: Number(percentile(latencies, 99).toFixed(3)),
+    updateCommitP50Ms: Number((percentileOf(sorted, 50) ?? 0).toFixed(3)),
+    updateCommitP99Ms: Number((percentileOf(sorted, 99) ?? 0).toFixed(3)),
   };
 }
 

@@ -48,6 +48,17 @@ export interface LatencySummary {
   readonly max_us: number | null;
 }
 
+/** A copy of `list` in ascending order. */
+export const ascending = (list: readonly number[]): number[] => [...list].sort((a, b) => a - b);
+
+/**
+ * The element at rank ⌊p/100 · n⌋ of an ascending list (the last one for p = 100), undefined when
+ * the list is empty: the scripts that keep plain arrays read their percentiles this way.
+ */
+export function percentileOf(sorted: readonly number[], p: number): number | undefined {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
 /** Microseconds since an arbitrary origin (monotonic). */
 export function nowUs(): number {
   return performance.now() * 1000;

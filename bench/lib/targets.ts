@@ -25,6 +25,20 @@ export function benchFleet(count: number): BenchTracker[] {
   }));
 }
 
+/** The environment a bench runs `trackconf` in: database `db`, HTTP and MQTT on loopback, no WebSocket listener. */
+export function serviceEnv(db: string, httpPort: number, mqttPort: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TRACKCONF_DB: db,
+    TRACKCONF_HTTP_HOST: '127.0.0.1',
+    TRACKCONF_HTTP_PORT: String(httpPort),
+    TRACKCONF_MQTT_HOST: '127.0.0.1',
+    TRACKCONF_MQTT_PORT: String(mqttPort),
+    TRACKCONF_MQTT_WS_PORT: '0',
+    TRACKCONF_LOG_LEVEL: 'warn',
+  };
+}
+
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -60,18 +74,7 @@ export async function startService(options: {
     }),
   );
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
-  const env = {
-    ...process.env,
-    TRACKCONF_DB: db,
-    TRACKCONF_HTTP_HOST: '127.0.0.1',
-    TRACKCONF_HTTP_PORT: String(httpPort),
-    TRACKCONF_MQTT_HOST: '127.0.0.1',
-    TRACKCONF_MQTT_PORT: String(mqttPort),
-    TRACKCONF_MQTT_WS_PORT: '0',
-    TRACKCONF_LOG_LEVEL: 'warn',
-    TRACKCONF_RATE_LIMIT: '0',
-    TRACKCONF_RATE_LIMIT_PER_ADDRESS: '0',
-  };
+  const env = { ...serviceEnv(db, httpPort, mqttPort), TRACKCONF_RATE_LIMIT: '0', TRACKCONF_RATE_LIMIT_PER_ADDRESS: '0' };
   const t0 = performance.now();
   const imported = spawnSync(process.execPath, [MAIN, 'import', file], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (imported.status !== 0) throw new Error(`trackconf import failed (${imported.status}): ${imported.stderr}`);

@@ -6,6 +6,11 @@ import { login, post, startTestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
+/** Runs mosquitto_sub or mosquitto_pub as TELFM (client id = username = device id) with `secret`. */
+function asTracker(tool: 'mosquitto_sub' | 'mosquitto_pub', port: number | undefined, secret: string, args: string[]) {
+  return run(tool, ['-h', '127.0.0.1', '-p', String(port), '-u', TELFM.deviceId, '-P', secret, '-i', TELFM.deviceId, ...args], { timeout: 15_000 });
+}
+
 /** Debian's mosquitto-clients against our broker: the interoperability README and docs promise. */
 t.test('mosquitto_sub prints the latest config JSON', async (t) => {
   const { url, server } = await startTestServer(t);
@@ -16,65 +21,17 @@ t.test('mosquitto_sub prints the latest config JSON', async (t) => {
     true,
   );
   const topic = `trackers/${TELFM.deviceId}/config/tracking`;
-  const { stdout } = await run(
-    'mosquitto_sub',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(server.ports.mqtt),
-      '-u',
-      TELFM.deviceId,
-      '-P',
-      TELFM.secret,
-      '-i',
-      TELFM.deviceId,
-      '-t',
-      topic,
-      '-q',
-      '1',
-      '-C',
-      '1',
-      '-W',
-      '10',
-    ],
-    { timeout: 15_000 },
-  );
+  const { stdout } = await asTracker('mosquitto_sub', server.ports.mqtt, TELFM.secret, ['-t', topic, '-q', '1', '-C', '1', '-W', '10']);
   const config = JSON.parse(stdout.trim()) as Record<string, any>;
   t.equal(config.version, 2, 'the latest version');
   t.same(config.settings, { ...VALID_TELFM, tracking_interval: 99 });
   t.equal(config.profile, 'telfm');
 
-  await run(
-    'mosquitto_pub',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(server.ports.mqtt),
-      '-u',
-      TELFM.deviceId,
-      '-P',
-      TELFM.secret,
-      '-i',
-      TELFM.deviceId,
-      '-t',
-      `${topic}/ack`,
-      '-q',
-      '1',
-      '-m',
-      JSON.stringify({ version: 2, status: 'applied' }),
-    ],
-    { timeout: 15_000 },
-  );
+  await asTracker('mosquitto_pub', server.ports.mqtt, TELFM.secret, ['-t', `${topic}/ack`, '-q', '1', '-m', JSON.stringify({ version: 2, status: 'applied' })]);
   const read = await post(url, 'tracker/settings/tracking/read', { hash, tracker_id: TELFM.trackerId });
   t.equal(read.body.sync.state, 'applied', 'an ack sent with mosquitto_pub applies the version');
 
-  const refused = await run(
-    'mosquitto_sub',
-    ['-h', '127.0.0.1', '-p', String(server.ports.mqtt), '-u', TELFM.deviceId, '-P', 'wrong', '-i', TELFM.deviceId, '-t', topic, '-C', '1', '-W', '5'],
-    { timeout: 15_000 },
-  ).then(
+  const refused = await asTracker('mosquitto_sub', server.ports.mqtt, 'wrong', ['-t', topic, '-C', '1', '-W', '5']).then(
     () => 'connected',
     (err: { stderr?: string }) => err.stderr ?? '',
   );

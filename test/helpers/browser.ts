@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { Test } from 'tap';
+import { CHROMIUM, launchChromium } from '../../bench/lib/chromium.js';
 import { tempDir } from './server.js';
 
-/** Debian's Chromium (.ci/run installs it); playwright-core downloads no browser. */
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 
 export const chromiumMissing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`;
 
@@ -13,19 +13,7 @@ export const chromiumMissing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is no
  * Each page is its own tab, so its own sessionStorage (its own signed-in user).
  */
 export async function launchBrowser(t: Test): Promise<BrowserContext> {
-  const context = await chromium.launchPersistentContext(tempDir(t), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const context = await launchChromium(tempDir(t));
   t.teardown(() => context.close());
   return context;
 }

@@ -27,19 +27,24 @@ export const ARRAYS: FleetDevice = { trackerId: 1005, deviceId: '356307042441047
 export const NUMBERS: FleetDevice = { trackerId: 1006, deviceId: '356307042441054', secret: 'secret-tramigo-1006', model: 'tramigo' };
 /** Formats (HH:mm), defaults and required_if (cguard_asset). */
 export const FORMATS: FleetDevice = { trackerId: 1007, deviceId: '356307042441062', secret: 'secret-cguard-1007', model: 'cguard_asset' };
+/** What config/profiles/cguard_asset.json fills in when a field is not given. */
+export const CGUARD_DEFAULTS = {
+  tracking_interval: 60,
+  tracking_distance: 100,
+  tracking_angle: 45,
+  psm_interval: 300,
+  wakeup_type: 'PERIODICAL',
+  wakeup_day: 'EVERYDAY',
+  wakeup_time: '12:00',
+  wakeup_period: 1440,
+};
 /** bob's clone of 1001. */
 export const CLONE_ID = 1002;
 
 export const OWN_DEVICES: readonly FleetDevice[] = [TELFM, BLOCKED, NO_PROFILE, ARRAYS, NUMBERS, FORMATS];
 
-export const VALID_TELFM = {
-  tracking_angle: 30,
-  tracking_distance: 100,
-  tracking_interval: 60,
-  on_stop_tracking_interval: 600,
-  sleep_mode: 'disabled',
-  stop_detection: 'ignition',
-};
+/** A complete, valid telfm `tracking_settings` (the same the bench scripts write). */
+export { TELFM_SETTINGS as VALID_TELFM } from '../../bench/lib/settings.js';
 
 export function fleetFile() {
   return {

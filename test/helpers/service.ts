@@ -33,6 +33,41 @@ export function prng(seed: number): () => number {
   };
 }
 
+export interface NumberedDevice {
+  readonly trackerId: number;
+  readonly deviceId: string;
+  readonly secret: string;
+}
+
+/** `count` devices: tracker ids from `firstTrackerId`, device ids from `firstDeviceId`, secrets `${secretPrefix}-${i}`. */
+export function numberedDevices(count: number, firstTrackerId: number, firstDeviceId: number, secretPrefix: string): NumberedDevice[] {
+  return Array.from({ length: count }, (_, i) => ({
+    trackerId: firstTrackerId + i,
+    deviceId: String(firstDeviceId + i),
+    secret: `${secretPrefix}-${i}`,
+  }));
+}
+
+/** Provisions into `db` one user who owns every device of `devices` (telfm trackers labelled by `label`). */
+export function provisionOwnedFleet(
+  db: string,
+  user: { readonly login: string; readonly password: string; readonly api_keys: readonly string[] },
+  devices: readonly NumberedDevice[],
+  label: (device: NumberedDevice) => string,
+): Promise<void> {
+  return provisionDb(db, {
+    users: [user],
+    trackers: devices.map((d) => ({
+      id: d.trackerId,
+      owner: user.login,
+      label: label(d),
+      model: 'telfm',
+      device_id: d.deviceId,
+      device_secret: d.secret,
+    })),
+  });
+}
+
 /** Provisions `file` into a new database at `db` (in this process), as `trackconf import` would. */
 export async function provisionDb(db: string, file: unknown): Promise<void> {
   const { store, profiles } = openCore(loadConfig({}, { db, logLevel: 'silent' }));

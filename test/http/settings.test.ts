@@ -5,7 +5,7 @@
  * changes nothing.
  */
 import t, { type Test } from 'tap';
-import { ALICE, ARRAYS, FORMATS, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
+import { ALICE, ARRAYS, CGUARD_DEFAULTS, FORMATS, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { expectError, expectOk, NO_RATE_LIMIT } from '../helpers/http.js';
 import { form, get, post, startTestServer } from '../helpers/server.js';
 
@@ -13,16 +13,6 @@ const READ = 'tracker/settings/tracking/read';
 const UPDATE = 'tracker/settings/tracking/update';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
 
-const CGUARD_DEFAULTS = {
-  tracking_interval: 60,
-  tracking_distance: 100,
-  tracking_angle: 45,
-  psm_interval: 300,
-  wakeup_type: 'PERIODICAL',
-  wakeup_day: 'EVERYDAY',
-  wakeup_time: '12:00',
-  wakeup_period: 1440,
-};
 const VALID_TRAMIGO = { tracking_interval: 5, tracking_distance: 1, tracking_angle: 30, on_stop_tracking_interval: 60, sleep_mode: 'disabled' };
 const VALID_JT703 = { tracking_interval: 60, sleep_mode: 'enabled' };
 

@@ -33,6 +33,16 @@ function value(series: Map<string, number>, name: string, ...labels: string[]): 
   return undefined;
 }
 
+/** Scrapes every 50 ms until `name` reads 1 (10 s at most) and returns the last scrape's series. */
+async function scrapeUntilOne(url: string, name: string): Promise<Map<string, number>> {
+  let lastText = '';
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    lastText = (await scrape(url)).text;
+    if (value(parse(lastText), name) === 1) break;
+  }
+  return parse(lastText);
+}
+
 t.test('GET /metrics: the series of docs/operations.md move with traffic', async (t) => {
   const { url, mqttUrl } = await startTestServer(t, { config: { ...NO_RATE_LIMIT, nodeId: 'node-a' } });
   const before = await scrape(url);
@@ -74,23 +84,14 @@ t.test('GET /metrics: the series of docs/operations.md move with traffic', async
   // The tracker connects: the retained config is PUBACKed (delivered), then it acks (applied).
   const tracker = await connect(t, mqttUrl, trackerOptions(TELFM));
   await tracker.subscribeAsync(configTopic, { qos: 1 });
-  let lastText = '';
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-    lastText = (await scrape(url)).text;
-    if (value(parse(lastText), 'trackconf_update_delivered_seconds_count') === 1) break;
-  }
-  series = parse(lastText);
+  series = await scrapeUntilOne(url, 'trackconf_update_delivered_seconds_count');
   t.equal(value(series, 'trackconf_update_delivered_seconds_count'), 1, 'accepted → delivered observed once');
   t.equal(value(series, 'trackconf_trackers', 'state="delivered"'), 1);
   t.equal(value(series, 'trackconf_connected_trackers'), 1);
 
   await tracker.publishAsync(ackTopic, JSON.stringify({ version: 1, status: 'applied' }), { qos: 1 });
   await tracker.publishAsync(ackTopic, 'not json', { qos: 1 });
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-    lastText = (await scrape(url)).text;
-    if (value(parse(lastText), 'trackconf_update_applied_seconds_count') === 1) break;
-  }
-  series = parse(lastText);
+  series = await scrapeUntilOne(url, 'trackconf_update_applied_seconds_count');
   t.equal(value(series, 'trackconf_update_applied_seconds_count'), 1, 'accepted → applied observed once');
   t.equal(value(series, 'trackconf_trackers', 'state="applied"'), 1);
   t.equal(value(series, 'trackconf_trackers', 'state="delivered"'), 0);

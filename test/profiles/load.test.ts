@@ -3,6 +3,7 @@ import type { Test } from 'tap';
 import { join } from 'node:path';
 import { loadModels, loadProfiles, ProfileLoadError } from '../../src/profiles/index.js';
 import { MODELS_FILE, PROFILE_DIR, readReference, SELF_CHECK_FAILURES, TEST_PROFILE } from './fixtures/helpers.js';
+import { CGUARD_DEFAULTS } from '../helpers/fleet.js';
 
 const registry = loadProfiles(PROFILE_DIR);
 
@@ -94,16 +95,7 @@ t.test('real profiles: messages and enum strings', async (t) => {
     'enum values are strings: the number 8 is not "8"',
   );
   t.same(yatut?.defaults, { mode: 'DAILY', main_wakeup_time: '12:00', wakeup_period: '24', gps_determination_period: 0 });
-  t.same(registry.get('cguard_asset')?.defaults, {
-    tracking_interval: 60,
-    tracking_distance: 100,
-    tracking_angle: 45,
-    psm_interval: 300,
-    wakeup_type: 'PERIODICAL',
-    wakeup_day: 'EVERYDAY',
-    wakeup_time: '12:00',
-    wakeup_period: 1440,
-  });
+  t.same(registry.get('cguard_asset')?.defaults, CGUARD_DEFAULTS);
   t.same(registry.get('telfm')?.defaults, {});
 });
 

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { LiteTracker } from '../helpers/lite-mqtt.js';
-import { knob, prng, provisionDb, readDevices, spawnService, syncProblems, type Service } from '../helpers/service.js';
+import { knob, numberedDevices, prng, provisionOwnedFleet, readDevices, spawnService, syncProblems, type Service } from '../helpers/service.js';
 import { tempDir } from '../helpers/server.js';
 
 const KILLS = knob('TRACKCONF_CRASH_KILLS', 20, 200);
@@ -20,11 +20,7 @@ const TRACKERS = 12;
 const CLIENTS = 6;
 const API_KEY = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 
-const devices = Array.from({ length: TRACKERS }, (_, i) => ({
-  trackerId: 5000 + i,
-  deviceId: String(868000000000000 + i),
-  secret: `crash-secret-${i}`,
-}));
+const devices = numberedDevices(TRACKERS, 5000, 868000000000000, 'crash-secret');
 
 /** Keys sorted: stored JSON and sent objects compare as text. */
 function canonical(value: unknown): string {
@@ -49,17 +45,7 @@ t.test(`SIGKILL ${KILLS} times during a stream of updates (seed ${SEED})`, async
   t.comment(`crash: seed ${SEED}, ${KILLS} kills (reproduce: TRACKCONF_CRASH_SEED=${SEED} TRACKCONF_CRASH_KILLS=${KILLS})`);
   const random = prng(SEED);
   const db = join(tempDir(t), 'crash.db');
-  await provisionDb(db, {
-    users: [{ login: 'crash@example.com', password: 'crash-password', api_keys: [API_KEY] }],
-    trackers: devices.map((d) => ({
-      id: d.trackerId,
-      owner: 'crash@example.com',
-      label: `Crash ${d.trackerId}`,
-      model: 'telfm',
-      device_id: d.deviceId,
-      device_secret: d.secret,
-    })),
-  });
+  await provisionOwnedFleet(db, { login: 'crash@example.com', password: 'crash-password', api_keys: [API_KEY] }, devices, (d) => `Crash ${d.trackerId}`);
 
   const sent = new Map<string, Sent[]>(devices.map((d) => [d.deviceId, []]));
   let distance = 50; // unique per request: identifies which request a stored version came from

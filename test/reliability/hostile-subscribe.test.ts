@@ -13,21 +13,9 @@ import { rawClient } from '../helpers/raw-observer.js';
 import { freePort, login, post, startTestServer } from '../helpers/server.js';
 import { until } from '../helpers/mqtt.js';
 import type { DeviceService } from '../../src/settings/device-service.js';
+import { HOSTILE_WILDCARDS as WILDCARDS } from '../../bench/lib/wildcards.js';
 
 const FLEET = Number(process.env.TRACKCONF_HOSTILE_FLEET ?? 2_000);
-const WILDCARDS = [
-  '#',
-  'trackers/#',
-  'trackers/+/config/#',
-  'trackers/+/config/tracking',
-  'trackers/+/+/tracking',
-  '+/+/config/tracking',
-  '+/#',
-  'trackers/+/#',
-  '+/+/+/+',
-  'trackers/+/config/+',
-];
-
 /** Counts every config the device service reads from SQLite (and parses). */
 function countConfigReads(devices: DeviceService): { reads: number } {
   const counter = { reads: 0 };

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { connectMany, type LiteTracker } from '../helpers/lite-mqtt.js';
-import { knob, prng, provisionDb, readDevices, spawnService } from '../helpers/service.js';
+import { knob, numberedDevices, prng, provisionOwnedFleet, readDevices, spawnService } from '../helpers/service.js';
 import { tempDir } from '../helpers/server.js';
 
 const TRACKERS = knob('TRACKCONF_LOAD_TRACKERS', 1_000, 10_000);
@@ -42,22 +42,8 @@ t.test(`${TRACKERS} trackers, ${RATE} updates/s for ${SECONDS} s: nothing lost`,
   const random = prng(SEED);
   const db = join(tempDir(t), 'load.db');
   const keys = Array.from({ length: KEYS }, (_, i) => `10ad${i.toString(16).padStart(28, '0')}`);
-  const devices = Array.from({ length: TRACKERS }, (_, i) => ({
-    trackerId: 100_000 + i,
-    deviceId: String(869000000000000 + i),
-    secret: `load-secret-${i}`,
-  }));
-  await provisionDb(db, {
-    users: [{ login: 'load@example.com', password: 'load-password', api_keys: keys }],
-    trackers: devices.map((d) => ({
-      id: d.trackerId,
-      owner: 'load@example.com',
-      label: `Load ${d.trackerId}`,
-      model: 'telfm',
-      device_id: d.deviceId,
-      device_secret: d.secret,
-    })),
-  });
+  const devices = numberedDevices(TRACKERS, 100_000, 869000000000000, 'load-secret');
+  await provisionOwnedFleet(db, { login: 'load@example.com', password: 'load-password', api_keys: keys }, devices, (d) => `Load ${d.trackerId}`);
   // TRACKCONF_LOAD_CONFIG: a config file for the service (e.g. {"dbSynchronous": "NORMAL"} to compare).
   const configFile = process.env.TRACKCONF_LOAD_CONFIG;
   const service = await spawnService({ db, ...(configFile && { env: { TRACKCONF_CONFIG: configFile } }) });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { connectMany } from '../helpers/lite-mqtt.js';
 import { until } from '../helpers/mqtt.js';
-import { prng, provisionDb, readDevices, spawnService, syncProblems } from '../helpers/service.js';
+import { numberedDevices, prng, provisionOwnedFleet, readDevices, spawnService, syncProblems } from '../helpers/service.js';
 import { tempDir } from '../helpers/server.js';
 
 const TRACKERS = 40;
@@ -30,15 +30,8 @@ t.setTimeout(90_000);
 t.test('SIGTERM under HTTP and MQTT load', async (t) => {
   const random = prng(7);
   const db = join(tempDir(t), 'shutdown.db');
-  const devices = Array.from({ length: TRACKERS }, (_, i) => ({
-    trackerId: 7000 + i,
-    deviceId: String(867000000000000 + i),
-    secret: `shutdown-secret-${i}`,
-  }));
-  await provisionDb(db, {
-    users: [{ login: 'sd@example.com', password: 'sd-password', api_keys: [API_KEY] }],
-    trackers: devices.map((d) => ({ id: d.trackerId, owner: 'sd@example.com', label: 'x', model: 'telfm', device_id: d.deviceId, device_secret: d.secret })),
-  });
+  const devices = numberedDevices(TRACKERS, 7000, 867000000000000, 'shutdown-secret');
+  await provisionOwnedFleet(db, { login: 'sd@example.com', password: 'sd-password', api_keys: [API_KEY] }, devices, () => 'x');
   const service = await spawnService({ db, logLevel: 'info', env: { TRACKCONF_RATE_LIMIT: '0' } });
   t.teardown(() => service.kill('SIGKILL'));
   const trackers = await connectMany(devices, { port: service.mqttPort, ack: true });

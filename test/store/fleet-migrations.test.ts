@@ -1,21 +1,12 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import t from 'tap';
 import { migrate } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { tempDir } from '../helpers/server.js';
+import { databaseAtSchema, seedUserAndModel } from '../helpers/old-database.js';
 
 t.test('versions made before migration 3 get a source and the outcome of the version they replaced', async (t) => {
-  const db = new Database(join(tempDir(t), 'old.db'));
-  t.teardown(() => db.close());
-  db.pragma('foreign_keys = ON');
-  for (const [i, sql] of MIGRATIONS.slice(0, 2).entries()) {
-    db.exec(sql);
-    db.pragma(`user_version = ${i + 1}`);
-  }
-  db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'a@example.com', 'x', 'now');
-           INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
-           INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'dev-1', 'telfm', x'00');
+  const db = databaseAtSchema(t, 2);
+  seedUserAndModel(db);
+  db.exec(`INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'dev-1', 'telfm', x'00');
            INSERT INTO trackers (id, owner_id, label, device) VALUES (10, 1, 't', 1);`);
   const version = db.prepare("INSERT INTO settings_versions (device, version, settings, changed_by, changed_at) VALUES (1, ?, '{}', 1, 'now')");
   for (const v of [1, 2, 3]) version.run(v);

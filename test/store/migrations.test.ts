@@ -1,18 +1,12 @@
 import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import t from 'tap';
 import { migrate } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { tempDir } from '../helpers/server.js';
+import { databaseAtSchema, seedUserAndModel } from '../helpers/old-database.js';
 
 t.test('a database of schema 1 keeps every settings version through the later migrations', async (t) => {
-  const db = new Database(join(tempDir(t), 'old.db'));
-  t.teardown(() => db.close());
-  db.pragma('foreign_keys = ON');
-  db.exec(MIGRATIONS[0]!);
-  db.pragma('user_version = 1');
-  db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'a@example.com', 'x', 'now');
-           INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');`);
+  const db = databaseAtSchema(t, 1);
+  seedUserAndModel(db);
   const device = db.prepare("INSERT INTO devices (id, device_id, model, secret_digest) VALUES (?, ?, 'telfm', x'00')");
   device.run(1, 'dev-1');
   device.run(2, 'dev-2');
@@ -47,16 +41,9 @@ t.test('a database newer than this trackconf is refused', async (t) => {
 });
 
 t.test('migration 3: devices that existed get a creation date, trackers no group, no phone', async (t) => {
-  const db = new Database(join(tempDir(t), 'old.db'));
-  t.teardown(() => db.close());
-  db.pragma('foreign_keys = ON');
-  for (const [i, sql] of MIGRATIONS.slice(0, 2).entries()) {
-    db.exec(sql);
-    db.pragma(`user_version = ${i + 1}`);
-  }
-  db.exec(`INSERT INTO users (id, login, password_hash, created_at) VALUES (1, 'a@example.com', 'x', 'now');
-           INSERT INTO models (code, tracking_profile, source) VALUES ('telfm', 'telfm', 'config');
-           INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'dev-1', 'telfm', x'00');
+  const db = databaseAtSchema(t, 2);
+  seedUserAndModel(db);
+  db.exec(`INSERT INTO devices (id, device_id, model, secret_digest) VALUES (1, 'dev-1', 'telfm', x'00');
            INSERT INTO trackers (id, owner_id, label, device) VALUES (10, 1, 'Truck', 1);`);
 
   migrate(db);

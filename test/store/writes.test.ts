@@ -24,22 +24,18 @@ t.test('every repository write goes through Writes', async (t) => {
     Writes.prototype.run = run;
     Writes.prototype.get = get;
   });
-  Writes.prototype.run = function (this: Writes, ...args: Parameters<typeof run>) {
-    inWrites++;
-    try {
-      return run.apply(this, args);
-    } finally {
-      inWrites--;
-    }
-  } as typeof run;
-  Writes.prototype.get = function (this: Writes, ...args: Parameters<typeof get>) {
-    inWrites++;
-    try {
-      return get.apply(this, args);
-    } finally {
-      inWrites--;
-    }
-  } as typeof get;
+  /** `method` with every call counted as inside Writes while it runs. */
+  const inside = <A extends unknown[], R>(method: (this: Writes, ...args: A) => R) =>
+    function (this: Writes, ...args: A): R {
+      inWrites++;
+      try {
+        return method.apply(this, args);
+      } finally {
+        inWrites--;
+      }
+    };
+  Writes.prototype.run = inside(run) as typeof run;
+  Writes.prototype.get = inside(get) as typeof get;
   Database.prototype.prepare = function (this: Database.Database, source: string, ...rest: unknown[]) {
     const statement = (prepare as (...a: unknown[]) => Database.Statement<unknown[]>).call(this, source, ...rest);
     if (statement.readonly || /^\s*PRAGMA/i.test(source)) return statement;

@@ -1,7 +1,7 @@
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from '../logger.js';
 import type { DeviceService } from '../settings/device-service.js';
-import { RateLimiter } from '../http/rate-limit.js';
+import { RateLimiter } from '../rate-limit.js';
 import { ThrottledAnswerLog } from './answer-log.js';
 import type { ConfigCache } from './config-cache.js';
 import { Identities, type Identity, type ObserverIdentity, type TrackerIdentity } from './identity.js';

@@ -5,7 +5,7 @@ import type { Principal } from '../settings/types.js';
 import type { Action, Services } from './actions.js';
 import { errorAnswer, okAnswer, type Answer } from './answer.js';
 import type { Route } from './routes.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter } from '../rate-limit.js';
 import { isObject, type Json } from '../json.js';
 
 /** hash in the body, else in the query, else `Authorization: NVX <hash>` (docs/api.md#credentials). */

@@ -1,5 +1,3 @@
-import type { Clock } from './types.js';
-
 /** What one device may send and keep (docs/mqtt.md#limits-on-what-a-tracker-sends). */
 export interface AnswerLimits {
   /** Acks and reports per second per device, together; 0 = no limit. */
@@ -13,48 +11,6 @@ export interface AnswerLimits {
 }
 
 export const NO_ANSWER_LIMITS: AnswerLimits = Object.freeze({ perSecond: 0, burst: 0, acksKept: 0, maxDepth: 64 });
-
-/** How long a device's bucket is kept after its last answer (a full bucket again by then). */
-const IDLE_MS = 60_000;
-
-/**
- * A token bucket per device: `burst` answers at once, then `perSecond`. A hostile tracker's excess
- * is dropped before it is parsed or written. Buckets idle for a minute are forgotten.
- */
-export class AnswerBudget {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private lastSweep = 0;
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    private readonly now: Clock,
-  ) {}
-
-  /** Takes one answer from `device`'s budget; false when it is spent. */
-  take(device: string): boolean {
-    if (this.perSecond <= 0) return true;
-    const now = this.now();
-    this.sweep(now);
-    const capacity = Math.max(1, this.burst);
-    const bucket = this.buckets.get(device);
-    if (!bucket) {
-      this.buckets.set(device, { tokens: capacity - 1, at: now });
-      return true;
-    }
-    bucket.tokens = Math.min(capacity, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
-
-  private sweep(now: number): void {
-    if (now - this.lastSweep < IDLE_MS) return;
-    this.lastSweep = now;
-    for (const [device, bucket] of this.buckets) if (now - bucket.at > IDLE_MS) this.buckets.delete(device);
-  }
-}
 
 const OPEN_BRACKET = 0x5b;
 const OPEN_BRACE = 0x7b;

@@ -1,7 +1,8 @@
 import { digestMatches, TOKEN_PATTERN, digest } from '../auth/crypto.js';
 import type { Store } from '../store/index.js';
 import type { AuthService } from './auth-service.js';
-import { AnswerBudget, NO_ANSWER_LIMITS, type AnswerLimits } from './answer-limits.js';
+import { RateLimiter } from '../rate-limit.js';
+import { NO_ANSWER_LIMITS, type AnswerLimits } from './answer-limits.js';
 import { ackPayload, parsePayload, reportedPayload } from './device-schemas.js';
 import { NO_LOG, type Clock, type ConfigMessage, type ServiceLog, type SyncChange } from './types.js';
 
@@ -42,7 +43,8 @@ export interface DeviceServiceOptions {
 export class DeviceService {
   readonly counters: DeviceCounters = { acksApplied: 0, acksRejected: 0, acksStale: 0, reported: 0, malformed: 0, limited: 0 };
   private readonly now: Clock;
-  private readonly budget: AnswerBudget;
+  /** Answers per device: `burst` at once, then `perSecond`; idle for a minute, forgotten. */
+  private readonly budget: RateLimiter;
   private readonly limits: AnswerLimits;
   private readonly log: ServiceLog;
   private readonly onSyncChange: ((change: SyncChange) => void) | undefined;
@@ -56,7 +58,7 @@ export class DeviceService {
     this.log = options.log ?? NO_LOG;
     this.onSyncChange = options.onSyncChange;
     this.limits = options.answerLimits ?? NO_ANSWER_LIMITS;
-    this.budget = new AnswerBudget(this.limits.perSecond, this.limits.burst, this.now);
+    this.budget = new RateLimiter(this.limits.perSecond, this.now, { burst: this.limits.burst, idleMs: 60_000 });
   }
 
   /** A state change is written: logged and passed on. */

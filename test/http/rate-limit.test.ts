@@ -42,7 +42,7 @@ t.test('per credential', async (t) => {
   );
   expectError(t, await get(url, 'tracker/list', { hash: UNKNOWN_HASH }), 'unknownCredential', undefined, 'unknown hash: 4, not 15');
   expectError(t, await get(url, 'no/such/call', { hash: ALICE.apiKey }), 'wrongHandler', undefined, 'unknown path: 111, not 15');
-  // that the bucket refills (a rate, not a ban) is checked with a clock in rate-limit-unit.test.ts
+  // that the bucket refills (a rate, not a ban) is checked with a clock in test/rate-limit.test.ts
 });
 
 t.test('per address', async (t) => {

@@ -10,7 +10,8 @@ import type { Client, AedesPublishPacket } from 'aedes';
 import type { Logger } from '../../src/logger.js';
 import { BrokerHooks } from '../../src/broker/hooks.js';
 import { ConfigCache } from '../../src/broker/config-cache.js';
-import { AnswerBudget, nestingWithin } from '../../src/settings/answer-limits.js';
+import { RateLimiter } from '../../src/rate-limit.js';
+import { nestingWithin } from '../../src/settings/answer-limits.js';
 import { AuthService } from '../../src/settings/auth-service.js';
 import { DeviceService } from '../../src/settings/device-service.js';
 import { ThrottledAnswerLog } from '../../src/broker/answer-log.js';
@@ -62,7 +63,7 @@ function ackRows(ts: TestServer): number {
 
 t.test('the answer budget: a burst, then the per-second rate (injected clock)', async (t) => {
   const clock = manualClock();
-  const budget = new AnswerBudget(5, 50, clock.now);
+  const budget = new RateLimiter(5, clock.now, { burst: 50, idleMs: 60_000 });
   let taken = 0;
   for (let i = 0; i < 200; i++) if (budget.take('d1')) taken++;
   t.equal(taken, 50, 'the burst passes, the rest of the same instant is refused');
@@ -75,7 +76,7 @@ t.test('the answer budget: a burst, then the per-second rate (injected clock)', 
   taken = 0;
   for (let i = 0; i < 200; i++) if (budget.take('d1')) taken++;
   t.equal(taken, 50, 'after a long pause: never more than the burst');
-  t.ok(new AnswerBudget(0, 1, clock.now).take('d1'), 'perSecond 0: no limit');
+  t.ok(new RateLimiter(0, clock.now, { burst: 1, idleMs: 60_000 }).take('d1'), 'perSecond 0: no limit');
 });
 
 t.test('the dropped-answer log: one line per device per interval, with the count it did not write', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { RateLimiter } from '../../src/http/rate-limit.js';
+import { RateLimiter } from '../src/rate-limit.js';
 
 /** A clock the test moves by hand. */
 function clock(start = 1_000_000) {

@@ -204,6 +204,6 @@ t.test('on another aedes the patch is not installed and says why', async (t) => 
   const { installLeanClients } = await import('../../src/broker/aedes-internals/lean-clients.js');
   const reasons: string[] = [];
   const other = { version: '9.9.9', handle: () => undefined } as unknown as Parameters<typeof installLeanClients>[0];
-  t.equal(await installLeanClients(other, (reason) => reasons.push(reason)), undefined, 'not installed');
+  t.equal(await installLeanClients(other, (_patch, reason) => reasons.push(reason)), undefined, 'not installed');
   t.match(reasons[0], /aedes 9\.9\.9 is not/, 'reason given');
 });

@@ -62,7 +62,7 @@ export async function installAedesInternals(aedes: Aedes, options: InternalsOpti
   if (!failed.has('sys-events')) dropSysEvents(aedes);
   const lean = failed.has('lean-connect')
     ? undefined
-    : await installLeanClients(aedes, (reason) => degrade(reason.startsWith('lean parser') ? 'lean-parser' : 'lean-connect', reason), {
+    : await installLeanClients(aedes, degrade, {
         parser: !failed.has('lean-parser'),
       });
 

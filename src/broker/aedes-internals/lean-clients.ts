@@ -59,31 +59,31 @@ export interface LeanClients {
  */
 export async function installLeanClients(
   aedes: Aedes,
-  unavailable: (reason: string) => void,
+  unavailable: (patch: 'lean-connect' | 'lean-parser', reason: string) => void,
   { parser = true }: { parser?: boolean } = {},
 ): Promise<LeanClients | undefined> {
   const broker = aedes as unknown as Broker & { version?: string; handle: Aedes['handle'] };
   if (broker.version !== LEAN_AEDES_VERSION) {
-    unavailable(`aedes ${String(broker.version)} is not ${LEAN_AEDES_VERSION}`);
+    unavailable('lean-connect', `aedes ${String(broker.version)} is not ${LEAN_AEDES_VERSION}`);
     return undefined;
   }
   const persistence = broker.persistence as unknown as Record<string, unknown> & { asyncPersistence?: object };
   if (persistence.asyncPersistence?.constructor.name !== 'MemoryPersistence') {
-    unavailable('the aedes persistence is not the in-memory one');
+    unavailable('lean-connect', 'the aedes persistence is not the in-memory one');
     return undefined;
   }
   let internals: AedesInternals;
   try {
     internals = await loadInternals(import.meta.resolve('aedes'), parser);
   } catch (err) {
-    unavailable(`aedes internals not found: ${(err as Error).message}`);
+    unavailable('lean-connect', `aedes internals not found: ${(err as Error).message}`);
     return undefined;
   }
   const parsers = typeof internals.parsers === 'string' ? undefined : internals.parsers;
-  if (typeof internals.parsers === 'string') unavailable(`lean parser: ${internals.parsers}`);
+  if (typeof internals.parsers === 'string') unavailable('lean-parser', `lean parser: ${internals.parsers}`);
   const sessionIds = new Set<string>();
   if (!trackSessionState(persistence, sessionIds)) {
-    unavailable('the aedes persistence lacks a method the lean CONNECT tracks');
+    unavailable('lean-connect', 'the aedes persistence lacks a method the lean CONNECT tracks');
     return undefined;
   }
 
@@ -121,7 +121,7 @@ export async function installLeanClients(
     stockEnqueue ??= enqueue?.name === 'enqueue' ? enqueue : undefined;
     if (!parser || enqueue === undefined || enqueue !== stockEnqueue || typeof (client as unknown as LeanClient)._nextBatch !== 'function') {
       state.enabled = false;
-      unavailable('aedes Client internals changed: CONNECT handled by aedes from now on');
+      unavailable('lean-connect', 'aedes Client internals changed: CONNECT handled by aedes from now on');
       return client;
     }
     parser.removeListener('packet', enqueue);

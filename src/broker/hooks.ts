@@ -136,13 +136,12 @@ export class BrokerHooks {
   };
 
   /**
-   * Whether a message on `topic` may be queued for the session `clientId` (online or offline):
+   * Whether a message of `deviceId` may be queued for the session `clientId` (online or offline):
    * the same visibility as live delivery, judged before aedes' persistence stores anything.
    */
-  mayQueue = (clientId: string, topic: string): boolean => {
+  mayQueue = (clientId: string, deviceId: string): boolean => {
     const identity = this.identities.sessions.get(clientId);
-    const deviceId = deviceOfTopic(topic);
-    return identity !== undefined && deviceId !== undefined && this.sees(identity, deviceId);
+    return identity !== undefined && this.sees(identity, deviceId);
   };
 
   /** The devices whose retained messages a SUBSCRIBE of `client` may receive (its wildcard lookups scan these only). */

@@ -46,8 +46,8 @@ export interface SessionPolicy {
    * a filter with a wildcard device level gets nothing).
    */
   retainedViewer(): ReadonlySet<string> | undefined;
-  /** Whether a message on `topic` may be queued for the session `clientId`. */
-  mayQueue(clientId: string, topic: string): boolean;
+  /** Whether a message of device `deviceId` may be queued for the session `clientId`. */
+  mayQueue(clientId: string, deviceId: string): boolean;
   /** Whether `sub` (one filter of a SUBSCRIBE) was granted. */
   granted(sub: object): boolean;
   /** Messages held for one session at most; more are not queued. */
@@ -95,12 +95,6 @@ export function sqliteBackedPersistence(configs: ConfigCache, policy: SessionPol
     retain: true,
   });
 
-  function* retainedOf(deviceId: string): Generator<RetainedPacket> {
-    const payload = configs.get(deviceId);
-    if (payload) yield configPacket(deviceId, payload);
-    yield* byDevice.get(deviceId)?.values() ?? [];
-  }
-
   function* matching(patterns: readonly string[]): Generator<RetainedPacket> {
     const seen = new Set<string>();
     let visible: ReadonlySet<string> | undefined | null = null; // asked once, when a wildcard needs it
@@ -109,7 +103,16 @@ export function sqliteBackedPersistence(configs: ConfigCache, policy: SessionPol
       if (deviceId === undefined) visible ??= policy.retainedViewer();
       const devices = deviceId !== undefined ? [deviceId] : (visible ?? []);
       for (const id of devices) {
-        for (const packet of retainedOf(id)) {
+        // the config is read (SQLite, through the cache) only when the filter wants it
+        const config = configTopic(id);
+        if (!seen.has(config) && topicMatches(pattern, config)) {
+          const payload = configs.get(id);
+          if (payload) {
+            seen.add(config);
+            yield configPacket(id, payload);
+          }
+        }
+        for (const packet of byDevice.get(id)?.values() ?? []) {
           if (seen.has(packet.topic) || !topicMatches(pattern, packet.topic)) continue;
           seen.add(packet.topic);
           yield packet;
@@ -120,10 +123,12 @@ export function sqliteBackedPersistence(configs: ConfigCache, policy: SessionPol
 
   /** The subscriptions a message may be queued for: visible to their owner, and room in their queue. */
   function admitted(subs: readonly Sub[], topic: string): Sub[] {
+    const deviceId = deviceOfTopic(topic);
+    if (deviceId === undefined) return []; // no session may see it (docs/mqtt.md#access-control)
     const out: Sub[] = [];
     for (const sub of subs) {
       const count = queued.get(sub.clientId) ?? 0;
-      if (count >= policy.maxQueuedPerSession || !policy.mayQueue(sub.clientId, topic)) continue;
+      if (count >= policy.maxQueuedPerSession || !policy.mayQueue(sub.clientId, deviceId)) continue;
       queued.set(sub.clientId, count + 1);
       out.push(sub);
     }

@@ -110,10 +110,6 @@ export class DeviceService {
     return row && this.toMessage(row);
   }
 
-  *allLatestConfigs(): IterableIterator<[string, ConfigMessage]> {
-    for (const row of this.store.settings.allLatestConfigs()) yield [row.device_id, this.toMessage(row)];
-  }
-
   private toMessage(row: { version: number; settings: string; changed_at: string; tracking_profile: string | null }): ConfigMessage {
     return {
       version: row.version,

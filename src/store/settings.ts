@@ -71,7 +71,6 @@ export class SettingsRepository {
   private readonly pruneAcks;
   private readonly saveReported;
   private readonly latestConfigStmt;
-  private readonly allLatestStmt;
   private readonly versionSettingsStmt;
   private readonly versionRangeStmt;
   private readonly ownerSyncStmt;
@@ -143,7 +142,6 @@ export class SettingsRepository {
        FROM device_sync s JOIN devices d ON d.id = s.device LEFT JOIN models m ON m.code = d.model
        WHERE s.version > 0`;
     this.latestConfigStmt = db.prepare<[string], LatestConfigRow>(`${latestSelect} AND d.device_id = ?`);
-    this.allLatestStmt = db.prepare<[], LatestConfigRow>(latestSelect);
     this.versionSettingsStmt = db.prepare<[number, number], { settings: string }>('SELECT settings FROM settings_versions WHERE device = ? AND version = ?');
     this.versionRangeStmt = db.prepare<[number, number, number], VersionRow>(
       `SELECT v.version, v.settings, v.changed_by, u.login, v.changed_at, v.source,
@@ -298,9 +296,5 @@ export class SettingsRepository {
 
   latestConfig(deviceId: string): LatestConfigRow | undefined {
     return this.latestConfigStmt.get(deviceId);
-  }
-
-  *allLatestConfigs(): IterableIterator<LatestConfigRow> {
-    yield* this.allLatestStmt.iterate();
   }
 }

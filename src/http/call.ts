@@ -59,35 +59,27 @@ export class CallHandler {
     ip: string | undefined,
     log: FastifyBaseLogger,
   ): Answer | Promise<Answer> {
-    const answer = this.answer(route?.action, body, query, authorization, ip, log);
-    if (this.counters === undefined) return answer;
-    return answer instanceof Promise ? answer.then((a) => this.count(route, a)) : this.count(route, answer);
+    if (!isObject(body)) return this.count(route, errorAnswer(new ApiError('wrongFormat'), log));
+    const action = route?.action;
+    if (!action) return this.count(route, errorAnswer(new ApiError('wrongHandler'), log));
+    let text: string | Promise<string>;
+    try {
+      text = this.run(action, body, query, authorization, ip);
+    } catch (err) {
+      return this.count(route, errorAnswer(err, log));
+    }
+    if (typeof text === 'string') return this.count(route, okAnswer(text));
+    // counted where the answer is made: no promise of its own for the count
+    return text.then(
+      (t) => this.count(route, okAnswer(t)),
+      (err: unknown) => this.count(route, errorAnswer(err, log)),
+    );
   }
 
   /** Counts an answer of the call (also for requests refused before they reach `handle`). */
   count(route: Route | undefined, answer: Answer): Answer {
     this.counters?.answered(route?.name ?? 'unknown', answer.code ?? 0);
     return answer;
-  }
-
-  private answer(
-    action: Action | undefined,
-    body: unknown,
-    query: Json | undefined,
-    authorization: string | undefined,
-    ip: string | undefined,
-    log: FastifyBaseLogger,
-  ): Answer | Promise<Answer> {
-    if (!isObject(body)) return errorAnswer(new ApiError('wrongFormat'), log);
-    if (!action) return errorAnswer(new ApiError('wrongHandler'), log);
-    let text: string | Promise<string>;
-    try {
-      text = this.run(action, body, query, authorization, ip);
-    } catch (err) {
-      return errorAnswer(err, log);
-    }
-    if (typeof text === 'string') return okAnswer(text);
-    return text.then(okAnswer, (err: unknown) => errorAnswer(err, log));
   }
 
   private run(action: Action, body: Json, query: Json | undefined, authorization: string | undefined, ip: string | undefined): string | Promise<string> {

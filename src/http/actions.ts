@@ -95,10 +95,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   ],
   [
     'tracker/settings/tracking/bulk_update',
-    {
-      ...authenticated(async (s, params, p) => ok(await s.trackers.fleet.bulkUpdate(p, bulkUpdateParams(params)))),
-      bodyLimit: 1_048_576,
-    },
+    authenticated(async (s, params, p) => ok(await s.trackers.fleet.bulkUpdate(p, bulkUpdateParams(params))), { bodyLimit: 1_048_576 }),
   ],
   [
     'tracker/settings/tracking/sync_summary',

@@ -2,9 +2,6 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { classify, errorBody } from './errors.js';
 import { JSON_TYPE } from './headers.js';
 
-// Where they were first defined: code that imported them from here keeps working.
-export { JSON_TYPE, SECURITY_HEADERS } from './headers.js';
-
 /** An answer of the API: HTTP status and the JSON text of the Navixy envelope. */
 export interface Answer {
   readonly status: number;

@@ -10,7 +10,7 @@ import { CallHandler, type RequestCounters } from './call.js';
 import { isObject } from '../json.js';
 import { errorBody } from './errors.js';
 import { FastPath } from './fast-path.js';
-import { AnswerHeaders, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js';
+import { AnswerHeaders, JSON_TYPE, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js';
 import { CALL_METHODS, RouteTable, type Route } from './routes.js';
 import { serverFactory } from './server-factory.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
@@ -65,7 +65,7 @@ function clientErrorHandler(answerHeaders: AnswerHeaders): (err: NodeJS.ErrnoExc
     const body = JSON.stringify(errorBody(Errors.wrongFormat));
     const headers = Object.entries({
       ...answerHeaders.fixed,
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': JSON_TYPE,
       'content-length': Buffer.byteLength(body),
       connection: 'close',
     })

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Answer } from './answer.js';
+import { CALL_METHODS } from './routes.js';
 
 /**
  * On every HTTP answer of the service: the API on both paths, its client errors, and the plain
@@ -19,7 +20,7 @@ export const HSTS = { 'strict-transport-security': 'max-age=31536000' } as const
 
 /** A preflight's own headers (docs/api.md#cors): the methods that run calls, the headers by name. */
 export const PREFLIGHT_HEADERS = {
-  'access-control-allow-methods': 'GET, POST',
+  'access-control-allow-methods': CALL_METHODS.join(', '),
   'access-control-allow-headers': 'Content-Type, Authorization',
   'access-control-max-age': '86400',
 } as const;

@@ -114,14 +114,6 @@ function addressPort(app: FastifyInstance): number {
 }
 
 /** The WAL file's size in bytes (0 when there is none). */
-function fileBytes(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** The composition root: builds every part once and hands each its dependencies. */
 export async function startServer(
   config: Readonly<Config>,
@@ -147,17 +139,12 @@ export async function startServer(
     deriveKey: scrypt.derive,
   });
   let broker: Broker;
-  const trackersByState = store.db.prepare<[], { state: string; count: number }>(
-    `SELECT coalesce(s.state, 'none') AS state, count(*) AS count
-     FROM devices d LEFT JOIN device_sync s ON s.device = d.id GROUP BY 1`,
-  );
-  const walFile = `${store.db.name}-wal`;
   const metrics = new Metrics(
     {
       // Scraped only once the HTTP listener is up, after the broker started.
       connectedTrackers: () => broker.connectedTrackers(),
-      trackersByState: () => (store.db.open ? trackersByState.all() : []),
-      walBytes: () => fileBytes(walFile),
+      trackersByState: () => (store.db.open ? store.settings.devicesByState() : []),
+      walBytes: () => store.walBytes(),
       malformedPayloads: () => devices.counters.malformed,
       loginFailures: () => ({ failures: auth.counters.loginFailures, throttled: auth.counters.loginThrottled }),
     },
@@ -166,7 +153,7 @@ export async function startServer(
   );
   const { logIntervalSeconds, ...answerLimits } = config.trackerAnswers;
   const devices = new DeviceService(store, auth, { log: logger, onSyncChange: (change) => metrics.syncChanged(change), answerLimits });
-  let httpOptions: HttpOptions = {
+  const httpOptions: HttpOptions = {
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
     rateLimitPerAddress: config.rateLimit.perAddress,
@@ -181,12 +168,15 @@ export async function startServer(
     counters: metrics,
     metrics: { contentType: metrics.contentType, text: () => metrics.text(), token: config.metrics.token },
     failure: () => store.failure(),
+    // Asked by /health only once the listeners are up, after the broker started.
+    degraded: () => broker.degraded,
   };
+  const specs = listenerSpecs(config, tls);
   try {
     broker = await startBroker(
       devices,
       {
-        listeners: listenerSpecs(config, tls),
+        listeners: specs,
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         connectsPerSecondPerAddress: config.mqtt.connectsPerSecondPerAddress,
         maxFiltersPerSubscribe: config.mqtt.maxFiltersPerSubscribe,
@@ -205,10 +195,8 @@ export async function startServer(
   } catch (err) {
     store.close();
     scrypt.close();
-    const specs = listenerSpecs(config, tls);
     throw listenError(err, (port) => LISTENER_SETTING[specs.find((spec) => spec.port === port)?.name ?? 'mqtt']);
   }
-  httpOptions = { ...httpOptions, degraded: () => broker.degraded };
   const trackers = new TrackerService(store, profiles, broker, undefined, logger);
   const services = { auth, trackers, durable: () => store.durable() };
   const http = buildHttpApp(services, httpOptions);

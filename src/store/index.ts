@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openDatabase, walFlushedByCaller, type Db, type OpenOptions } from './db.js';
 import { Freshness } from './freshness.js';
@@ -47,6 +48,8 @@ export interface Store {
   failure(): string | undefined;
   /** Asks the checkpoint worker for a checkpoint now (a service store; tests). */
   checkpointNow(): void;
+  /** The WAL file's size in bytes (0 when there is none). */
+  walBytes(): number;
   close(): void;
 }
 
@@ -102,6 +105,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     settingsDurable: wal ? () => wal.durable(settingsWrittenAt) : () => undefined,
     failure: () => (wal?.failed ? 'database flush failed: restart the service' : undefined),
     checkpointNow: () => checkpointer?.now(),
+    walBytes: () => fileBytes(`${db.name}-wal`),
     close: () => {
       if (!db.open) return;
       settings.flushPending();
@@ -111,4 +115,12 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
       db.close();
     },
   };
+}
+
+function fileBytes(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }

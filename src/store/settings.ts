@@ -70,6 +70,7 @@ export class SettingsRepository {
   private readonly insertAck;
   private readonly pruneAcks;
   private readonly saveReported;
+  private readonly byStateStmt;
   private readonly latestConfigStmt;
   private readonly versionSettingsStmt;
   private readonly versionRangeStmt;
@@ -142,6 +143,9 @@ export class SettingsRepository {
        FROM device_sync s JOIN devices d ON d.id = s.device LEFT JOIN models m ON m.code = d.model
        WHERE s.version > 0`;
     this.latestConfigStmt = db.prepare<[string], LatestConfigRow>(`${latestSelect} AND d.device_id = ?`);
+    this.byStateStmt = db.prepare<[], { state: SyncState; count: number }>(
+      `SELECT coalesce(s.state, 'none') AS state, count(*) AS count FROM devices d LEFT JOIN device_sync s ON s.device = d.id GROUP BY 1`,
+    );
     this.versionSettingsStmt = db.prepare<[number, number], { settings: string }>('SELECT settings FROM settings_versions WHERE device = ? AND version = ?');
     this.versionRangeStmt = db.prepare<[number, number, number], VersionRow>(
       `SELECT v.version, v.settings, v.changed_by, u.login, v.changed_at, v.source,
@@ -292,6 +296,11 @@ export class SettingsRepository {
   trackerSync(userId: number, isSubuser: boolean): TrackerSyncRow[] {
     if (this.pending.length > 0) this.flushPending();
     return (isSubuser ? this.subuserSyncStmt : this.ownerSyncStmt).all(userId);
+  }
+
+  /** How many devices are in each sync state (`none` for those never configured): one grouped query. */
+  devicesByState(): Array<{ state: SyncState; count: number }> {
+    return this.byStateStmt.all();
   }
 
   latestConfig(deviceId: string): LatestConfigRow | undefined {

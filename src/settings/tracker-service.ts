@@ -3,7 +3,7 @@ import type { Store, TrackerRow } from '../store/index.js';
 import { changeTarget, requireConfigureRight, settingsTarget, visibleTracker, type SettingsTarget } from './access.js';
 import { FleetOperations } from './fleet-operations.js';
 import { RequestMemory } from './request-memory.js';
-import { SettingsWriter, type Change } from './settings-writer.js';
+import { changeOf, SettingsWriter, type Change } from './settings-writer.js';
 import { NO_LOG, type Clock, type ConfigPublisher, type Principal, type ServiceLog, type SyncView } from './types.js';
 import { effectiveSettings, groupView, syncView, trackerView } from './views.js';
 
@@ -69,31 +69,11 @@ export class TrackerService {
     return this.writer.publish(accepted);
   }
 
-  /**
-   * `update` for the HTTP API: the checks run at once; the write joins the other writes of the same
-   * event-loop turn in one transaction (group commit, SettingsWriter.commit) and resolves once it is
-   * committed and published. Versions of one device follow the order the updates arrived in.
-   */
-  updateSettingsBatched(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): Promise<SyncView> {
-    const change = this.checkUpdate(principal, trackerId, patch);
-    return this.writer.commit(
-      () => this.writer.apply(change),
-      (accepted) => this.writer.publish(accepted),
-    );
-  }
-
   /** The checks before any write: right (13) → visible (201) → blocked (208) → profile (214) → clone (219). */
   private checkUpdate(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): Change {
     requireConfigureRight(principal);
     const target = changeTarget(this.profiles, this.visible(principal, trackerId));
-    return {
-      ...target,
-      principal,
-      settings: (current) => ({ ...current, ...patch }),
-      source: 'update',
-      expectedVersion: undefined,
-      changedAt: new Date(this.now()).toISOString(),
-    };
+    return changeOf(principal, target, 'update', (current) => ({ ...current, ...patch }), undefined, new Date(this.now()).toISOString());
   }
 
   private visible(principal: Principal, trackerId: number): TrackerRow {

@@ -60,3 +60,20 @@ export class ApiError extends Error {
 export function invalidParameters(errors: readonly ParameterError[]): ApiError {
   return new ApiError('invalidParameters', errors);
 }
+
+/** The Navixy error envelope of `def` (docs/api.md#response-envelope). */
+export interface ErrorBody {
+  readonly success: false;
+  readonly status: { readonly code: number; readonly description: string };
+  readonly errors?: readonly ParameterError[];
+  readonly [extra: string]: unknown;
+}
+
+export function errorBody(def: ErrorDef, errors?: readonly ParameterError[], extra?: Readonly<Record<string, unknown>>): ErrorBody {
+  return {
+    success: false,
+    status: { code: def.code, description: def.description },
+    ...(errors && errors.length > 0 && { errors }),
+    ...extra,
+  };
+}

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
-import { classify, errorBody } from './errors.js';
+import { errorBody } from '../errors.js';
+import { classify } from './errors.js';
 import { JSON_TYPE } from './headers.js';
 
 /** An answer of the API: HTTP status and the JSON text of the Navixy envelope. */

@@ -1,14 +1,13 @@
 import formbody from '@fastify/formbody';
 import type { Logger } from '../logger.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ApiError, Errors } from '../errors.js';
+import { ApiError, Errors, errorBody } from '../errors.js';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ACTIONS, type Action, type Services } from './actions.js';
 import { deliver, errorAnswer, sendReply } from './answer.js';
 import { CallHandler, type RequestCounters } from './call.js';
 import { isObject } from '../json.js';
-import { errorBody } from './errors.js';
 import { FastPath } from './fast-path.js';
 import { AnswerHeaders, JSON_TYPE, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js';
 import { CALL_METHODS, RouteTable, type Route } from './routes.js';

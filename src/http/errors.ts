@@ -1,22 +1,6 @@
 import { ApiError, Errors, type ErrorDef, type ParameterError } from '../errors.js';
 import { DurabilityError } from '../store/wal-sync.js';
 
-export interface ErrorBody {
-  readonly success: false;
-  readonly status: { readonly code: number; readonly description: string };
-  readonly errors?: readonly ParameterError[];
-  readonly [extra: string]: unknown;
-}
-
-export function errorBody(def: ErrorDef, errors?: readonly ParameterError[], extra?: Readonly<Record<string, unknown>>): ErrorBody {
-  return {
-    success: false,
-    status: { code: def.code, description: def.description },
-    ...(errors && errors.length > 0 && { errors }),
-    ...extra,
-  };
-}
-
 /**
  * The one place an error of any kind becomes a Navixy error for HTTP. Anything not recognised is
  * 6 (or 1 for the database) with no message of its own: 5xx never leak driver text or stacks.

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, errorBody } from '../errors.js';
 import type { Json } from '../json.js';
 import type { ProfileRegistry, Settings } from '../profiles/index.js';
 import type { Store, SyncState, TrackerRow, VersionSource } from '../store/index.js';
@@ -41,12 +41,7 @@ const STATES: readonly SyncState[] = ['none', 'pending', 'delivered', 'applied',
 /** A bulk_update result for a tracker whose update failed, as update's error answer says it. */
 function failureOf(trackerId: number, err: unknown): Json {
   if (!(err instanceof ApiError)) throw err; // the database: the whole call fails
-  return {
-    tracker_id: trackerId,
-    success: false,
-    status: { code: err.def.code, description: err.def.description },
-    ...(err.errors && err.errors.length > 0 && { errors: err.errors }),
-  };
+  return { tracker_id: trackerId, ...errorBody(err.def, err.errors) };
 }
 
 /**

@@ -43,6 +43,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], 'string' | 'in
   ['TRACKCONF_LOG_LEVEL', ['logLevel'], 'string'],
   ['TRACKCONF_METRICS_TOKEN', ['metrics', 'token'], 'string'],
   ['TRACKCONF_NODE_ID', ['nodeId'], 'string'],
+  ['TRACKCONF_DATABASE_URL', ['databaseUrl'], 'string'],
+  ['TRACKCONF_REDIS_URL', ['redisUrl'], 'string'],
 ];
 
 function readObject(file: string, what: string): Json {

@@ -94,6 +94,16 @@ export const configSchema = z
     metrics: z.object({ token: z.string().min(1).nullable() }).strict(),
     /** This process' name in every log line; null: host name and pid (docs/operations.md#logs). */
     nodeId: z.string().min(1).nullable(),
+    /** PostgreSQL instead of SQLite when set; it wins over `db` (docs/scaling.md). */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .nullable(),
+    /** The brokers of all nodes share subscriptions, sessions and messages through this Redis (docs/scaling.md). */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .nullable(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     profilesDir: z.string().min(1),
     modelsFile: z.string().min(1),

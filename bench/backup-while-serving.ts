@@ -17,6 +17,7 @@ import { provision } from '../src/settings/provisioning.js';
 import { plainTrackers, startInProcess } from './lib/in-process.js';
 import { TELFM_SETTINGS } from './lib/settings.js';
 import { ascending, percentileOf } from './lib/stats.js';
+import { sqliteDb } from '../src/store/index.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -49,13 +50,13 @@ async function main(): Promise<void> {
   });
   // History to copy, written straight into the table (the figure is about copying it).
   const settings = JSON.stringify({ ...TELFM_SETTINGS, padding: 'x'.repeat(100) });
-  const devices = server.store.db.prepare<[], { id: number }>('SELECT id FROM devices').all();
-  const insert = server.store.db.prepare('INSERT INTO settings_versions (device, version, settings, changed_by, changed_at) VALUES (?, ?, ?, NULL, ?)');
+  const devices = sqliteDb(server.store).prepare<[], { id: number }>('SELECT id FROM devices').all();
+  const insert = sqliteDb(server.store).prepare('INSERT INTO settings_versions (device, version, settings, changed_by, changed_at) VALUES (?, ?, ?, NULL, ?)');
   server.store.transaction(() => {
     for (let i = 0; i < VERSIONS; i++)
       insert.run(devices[i % devices.length]!.id, 1_000_000 + Math.floor(i / devices.length), settings, new Date().toISOString());
   });
-  server.store.db.pragma('wal_checkpoint(TRUNCATE)');
+  sqliteDb(server.store).pragma('wal_checkpoint(TRUNCATE)');
 
   const url = `${base}/tracker/settings/tracking/update`;
   let phase: 'before' | 'during' | 'after' | 'stop' = 'before';

@@ -1,7 +1,17 @@
 import type { Db } from './db.js';
 
+/** Tells in-process caches of database rows when they may be stale. */
+export interface Freshness {
+  /** Rows changed by a store write whose caches were kept up to date by the writer itself. */
+  own(changes: number): void;
+  /** The next `current()` asks the database again (after a transaction or a write it must see). */
+  recheck(): void;
+  /** The epoch now: a cache keeps an entry only while the epoch it was read at is current. */
+  current(): number;
+}
+
 /**
- * Tells in-process caches of database rows when they may be stale.
+ * SQLite's Freshness.
  *
  * The epoch changes whenever something other than the store's own cache-coherent writes changed
  * the database: a commit by another connection (`trackconf import` while serving: SQLite's
@@ -10,7 +20,7 @@ import type { Db } from './db.js';
  * writes are deliberately not reported, so they too move the epoch. A cache keeps an entry only
  * while the epoch it was read at is still current, so it is never staler than one `current()` call.
  */
-export class Freshness {
+export class DataVersionFreshness implements Freshness {
   private readonly stateStmt;
   private epoch = 0;
   private lastDataVersion: number;

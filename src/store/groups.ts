@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { SqlDb as Db } from './sql.js';
 import type { Writes } from './writes.js';
 
 export interface GroupRow {

@@ -1,19 +1,22 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openDatabase, walFlushedByCaller, type Db, type OpenOptions } from './db.js';
-import { Freshness } from './freshness.js';
+import { DataVersionFreshness, type Freshness } from './freshness.js';
 import { GroupRepository } from './groups.js';
 import { ProvisioningRepository } from './provisioning.js';
 import { RequestRepository } from './requests.js';
 import { SettingsRepository } from './settings.js';
 import { TrackerRepository } from './trackers.js';
 import { UserRepository } from './users.js';
+import type { SqlDb } from './sql.js';
 import { WalSync, type Fsync } from './wal-sync.js';
 import { FsyncThread } from './fsync-thread.js';
 import { Writes } from './writes.js';
 import { BACKSTOP_PAGES, Checkpointer, type CheckpointResult } from './checkpointer.js';
 
 export type { Db } from './db.js';
+export type { SqlDb } from './sql.js';
+export type { Freshness } from './freshness.js';
 export type { SyncRow, SyncState, LatestConfigRow, TrackerSyncRow, VersionRow, VersionSource } from './settings.js';
 export type { RequestAnswerRow } from './requests.js';
 export type { TrackerRow, DeviceRow } from './trackers.js';
@@ -22,7 +25,9 @@ export type { GroupRow } from './groups.js';
 
 /** The database and its repositories, built once by the composition root. */
 export interface Store {
-  readonly db: Db;
+  /** Which engine holds the data: SQLite (one process) or PostgreSQL (docs/scaling.md). */
+  readonly backend: 'sqlite' | 'postgres';
+  readonly db: SqlDb;
   readonly users: UserRepository;
   readonly trackers: TrackerRepository;
   readonly settings: SettingsRepository;
@@ -46,6 +51,18 @@ export interface Store {
   settingsDurable(): Promise<void> | undefined;
   /** Why the store can no longer keep its promises (a WAL flush failed), else undefined. */
   failure(): string | undefined;
+  /**
+   * Whether a transaction that failed with `err` may run again and succeed: another node wrote the
+   * same row first (PostgreSQL). Never with SQLite, whose writers queue.
+   */
+  isRetryable(err: unknown): boolean;
+  /** Starts hearing other nodes' commits so caches can be kept (PostgreSQL); resolves at once for SQLite. */
+  watchOtherNodes(warn: (message: string, err: unknown) => void): Promise<void>;
+  /**
+   * Claims this database for a serving node: alone (`shared` false: no Redis) or as one of several
+   * (`shared` true). Returns why not when another node's claim conflicts; SQLite has no claims.
+   */
+  claimNode(shared: boolean): string | undefined;
   /** Asks the checkpoint worker for a checkpoint now (a service store; tests). */
   checkpointNow(): void;
   /** The WAL file's size in bytes (0 when there is none). */
@@ -60,7 +77,19 @@ export interface StoreOptions extends OpenOptions {
   readonly onCheckpoint?: (result: CheckpointResult) => void;
 }
 
-export function openStore(file: string, options: StoreOptions = {}): Store {
+/** The SQLite store, whose connection SQLite-only code (backup, checkpoints, tests) may use as such. */
+export interface SqliteStore extends Store {
+  readonly backend: 'sqlite';
+  readonly db: Db;
+}
+
+/** The store's SQLite connection; throws for another backend. */
+export function sqliteDb(store: Store): Db {
+  if (store.backend !== 'sqlite') throw new Error(`this needs the SQLite store, not ${store.backend}`);
+  return (store as SqliteStore).db;
+}
+
+export function openStore(file: string, options: StoreOptions = {}): SqliteStore {
   const db = openDatabase(file, options);
   const offThread = walFlushedByCaller(db, options);
   const writes = new Writes();
@@ -80,12 +109,13 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     options.onCheckpoint?.(result);
   };
   const checkpointer = offThread ? new Checkpointer(resolve(db.name), options.checkpointIntervalMs ?? 100, finishCheckpoint) : undefined;
-  const freshness = new Freshness(db);
+  const freshness = new DataVersionFreshness(db);
   let settingsWrittenAt = 0;
   const settings = new SettingsRepository(db, writes, freshness, () => (settingsWrittenAt = writes.count));
   // One transaction function for every call: db.transaction() builds four wrappers each time (~6 µs).
   const inTransaction = db.transaction((fn: () => unknown) => fn());
   return {
+    backend: 'sqlite',
     db,
     freshness,
     users: new UserRepository(db, writes, freshness),
@@ -104,6 +134,9 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     durable: wal ? () => wal.durable() : () => undefined,
     settingsDurable: wal ? () => wal.durable(settingsWrittenAt) : () => undefined,
     failure: () => (wal?.failed ? 'database flush failed: restart the service' : undefined),
+    isRetryable: () => false,
+    watchOtherNodes: async () => undefined,
+    claimNode: () => undefined,
     checkpointNow: () => checkpointer?.now(),
     walBytes: () => fileBytes(`${db.name}-wal`),
     close: () => {

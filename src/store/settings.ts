@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { SqlDb as Db } from './sql.js';
 import { EpochCache, type Freshness } from './freshness.js';
 import type { Writes } from './writes.js';
 
@@ -93,11 +93,14 @@ export class SettingsRepository {
     private readonly freshness: Freshness,
     /** Told after each new version is written (Store.settingsDurable). */
     private readonly versionWritten: () => void = () => undefined,
+    /** Each queued answer in a savepoint of its own: PostgreSQL refuses a transaction's rest after one failed statement. */
+    { savepointPerAnswer = false }: { savepointPerAnswer?: boolean } = {},
   ) {
+    const alone = savepointPerAnswer ? db.transaction((write: () => void) => write()) : (write: () => void) => write();
     this.writeBatch = db.transaction((batch: ReadonlyArray<() => void>) => {
       for (const write of batch) {
         try {
-          write();
+          alone(write);
         } catch (err) {
           // One answer the database refuses is dropped alone; a busy database retries the turn.
           if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw err;

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { SqlDb as Db } from './sql.js';
 import { EpochCache, type Freshness } from './freshness.js';
 import { navixyDateTime } from './time.js';
 import type { Writes } from './writes.js';
@@ -81,17 +81,17 @@ export class TrackerRepository {
        WHERE models.source = 'config' OR excluded.source = 'import'`,
     );
     this.modelByCode = db.prepare<[string], { code: string; tracking_profile: string | null }>('SELECT code, tracking_profile FROM models WHERE code = ?');
-    this.insertDevice = db.prepare<[string, string, number, Buffer, string | null, string]>(
-      'INSERT INTO devices (device_id, model, blocked, secret_digest, phone, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    this.insertDevice = db.prepare<[string, string, number, Buffer, string | null, string], { id: number }>(
+      'INSERT INTO devices (device_id, model, blocked, secret_digest, phone, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
     );
     this.updateDevice = db.prepare<[string, number, Buffer | null, number, string | null, number]>(
-      `UPDATE devices SET model = ?, blocked = ?, secret_digest = coalesce(?, secret_digest), phone = iif(?, ?, phone)
+      `UPDATE devices SET model = ?, blocked = ?, secret_digest = coalesce(?, secret_digest), phone = CASE WHEN ? = 1 THEN ? ELSE phone END
        WHERE id = ?`,
     );
     this.upsertTracker = db.prepare<[number | null, number, string, number, number | null, number | null, number], { id: number }>(
       `INSERT INTO trackers (id, owner_id, label, device, clone_of, group_id) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, label = excluded.label,
-         device = excluded.device, clone_of = excluded.clone_of, group_id = iif(?, excluded.group_id, trackers.group_id)
+         device = excluded.device, clone_of = excluded.clone_of, group_id = CASE WHEN ? = 1 THEN excluded.group_id ELSE trackers.group_id END
        RETURNING id`,
     );
     this.bindStmt = db.prepare<[number, number]>('INSERT INTO subuser_trackers (user_id, tracker_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
@@ -176,7 +176,7 @@ export class TrackerRepository {
     }
     if (!secretDigest) throw new Error(`device ${deviceId} needs a secret`);
     const createdAt = navixyDateTime(new Date(now).toISOString());
-    return Number(this.writes.run(this.insertDevice, deviceId, model, blocked ? 1 : 0, secretDigest, phone ?? null, createdAt).lastInsertRowid);
+    return this.writes.get(this.insertDevice, deviceId, model, blocked ? 1 : 0, secretDigest, phone ?? null, createdAt)!.id;
   }
 
   /** Inserts or updates by id; `groupId` undefined keeps an existing tracker's group (a new one has none). */

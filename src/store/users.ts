@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { SqlDb as Db } from './sql.js';
 import type { Freshness } from './freshness.js';
 import type { Writes } from './writes.js';
 
@@ -37,8 +37,8 @@ export class UserRepository {
     this.byLogin = db.prepare<[string], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE login = ?');
     this.byId = db.prepare<[number], UserRow>('SELECT id, login, password_hash, master_id, rights FROM users WHERE id = ?');
     this.createdAtById = db.prepare<[number], { created_at: string }>('SELECT created_at FROM users WHERE id = ?');
-    this.insertUser = db.prepare<[string, string, number | null, string, string]>(
-      'INSERT INTO users (login, password_hash, master_id, rights, created_at) VALUES (?, ?, ?, ?, ?)',
+    this.insertUser = db.prepare<[string, string, number | null, string, string], { id: number }>(
+      'INSERT INTO users (login, password_hash, master_id, rights, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
     );
     this.updateUser = db.prepare<[string, number | null, string, number]>('UPDATE users SET password_hash = ?, master_id = ?, rights = ? WHERE id = ?');
     this.insertSession = db.prepare<[Buffer, number, number, number]>('INSERT INTO sessions (digest, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)');
@@ -72,7 +72,7 @@ export class UserRepository {
       this.writes.run(this.updateUser, passwordHash, masterId, rightsJson, existing.id);
       return existing.id;
     }
-    return Number(this.writes.run(this.insertUser, login, passwordHash, masterId, rightsJson, new Date().toISOString()).lastInsertRowid);
+    return this.writes.get(this.insertUser, login, passwordHash, masterId, rightsJson, new Date().toISOString())!.id;
   }
 
   createSession(digest: Buffer, userId: number, now: number): void {

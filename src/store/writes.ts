@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { RunResult, SqlStatement } from './sql.js';
 
 /**
  * The one path every repository write takes. It counts modifying statements, and that count is what
@@ -16,13 +16,13 @@ export class Writes {
     return this.generation;
   }
 
-  run<P extends unknown[]>(statement: Database.Statement<P>, ...params: P): Database.RunResult {
+  run<P extends unknown[]>(statement: SqlStatement<P>, ...params: P): RunResult {
     this.generation++;
     return statement.run(...params);
   }
 
   /** A modifying statement with RETURNING. */
-  get<P extends unknown[], R>(statement: Database.Statement<P, R>, ...params: P): R | undefined {
+  get<P extends unknown[], R>(statement: SqlStatement<P, R>, ...params: P): R | undefined {
     this.generation++;
     return statement.get(...params);
   }

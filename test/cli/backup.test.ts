@@ -6,6 +6,7 @@ import { ROOT, builtCli, runCli } from '../helpers/cli.js';
 import { ALICE, ARRAYS, FORMATS, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT } from '../helpers/http.js';
 import { post, startTestServer, tempDir } from '../helpers/server.js';
+import { sqliteDb } from '../../src/store/index.js';
 
 /** Runs the built CLI without blocking this process (the service under test lives in it). */
 function runCliAsync(db: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -58,7 +59,7 @@ t.test('backup while updates stream in: the copy holds every update answered bef
   t.ok(answeredDuring > 0, `the service kept answering during the backup (${answeredDuring} updates)`);
 
   const copy = await startTestServer(t, { dbFile: target, fleet: null, config: NO_RATE_LIMIT });
-  const db = copy.server.store.db;
+  const db = sqliteDb(copy.server.store);
   const version = db.prepare<[number, number], { settings: string }>(
     `SELECT v.settings FROM settings_versions v JOIN trackers t ON t.device = v.device WHERE t.id = ? AND v.version = ?`,
   );

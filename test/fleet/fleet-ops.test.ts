@@ -8,6 +8,7 @@ import { expectError, expectOk, sessionFor } from '../helpers/http.js';
 import { collect, connect, trackerOptions, until } from '../helpers/mqtt.js';
 import { form, get, type ApiAnswer } from '../helpers/server.js';
 import { fleetServer, P } from './helpers.js';
+import { sqliteDb } from '../../src/store/index.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const VALID_JT703 = { tracking_interval: 60, sleep_mode: 'enabled' };
@@ -288,9 +289,9 @@ t.test('dry run of update', async (t) => {
 t.test('bulk_update', async (t) => {
   const { url, server, call, versions } = await fleetServer(t);
   // Groups come from provisioning; here straight in the tables (docs/api.md#trackersettingstrackingbulk_update).
-  const owner = server.store.db.prepare('SELECT owner_id FROM trackers WHERE id = ?').pluck().get(TELFM.trackerId) as number;
+  const owner = sqliteDb(server.store).prepare('SELECT owner_id FROM trackers WHERE id = ?').pluck().get(TELFM.trackerId) as number;
   server.store.groups.upsertGroup(7, owner, 'North depot', '1E96DC');
-  server.store.db.prepare('UPDATE trackers SET group_id = 7 WHERE id IN (?, ?)').run(TELFM.trackerId, ARRAYS.trackerId);
+  sqliteDb(server.store).prepare('UPDATE trackers SET group_id = 7 WHERE id IN (?, ?)').run(TELFM.trackerId, ARRAYS.trackerId);
   const interval = { tracking_interval: 120 };
 
   t.test('by tracker_ids: in order, deduplicated, each tracker on its own', async (t) => {

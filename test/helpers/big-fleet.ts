@@ -3,10 +3,11 @@
  * through the import would take minutes): the "rest of the fleet" of hostile-observer tests.
  */
 import type { Server } from '../../src/server.js';
+import { sqliteDb } from '../../src/store/index.js';
 
 /** Adds `count` devices, each behind a tracker of `ownerLogin` and with config version 1; returns their ids. */
 export function addConfiguredDevices(server: Server, ownerLogin: string, count: number): string[] {
-  const db = server.store.db;
+  const db = sqliteDb(server.store);
   const owner = db.prepare<[string], { id: number }>('SELECT id FROM users WHERE login = ?').get(ownerLogin);
   if (!owner) throw new Error(`no user ${ownerLogin}`);
   const device = db.prepare<[string]>("INSERT INTO devices (device_id, model, secret_digest) VALUES (?, 'panic_button', x'00')");

@@ -9,6 +9,7 @@ import { provision } from '../../src/settings/provisioning.js';
 import { ALICE, BLOCKED, BOB, CAROL, CLONE_ID, DAVE, NO_PROFILE, TELFM, VALID_TELFM, ARRAYS } from '../helpers/fleet.js';
 import { CLONE_OF_BLOCKED, CLONE_OF_NO_PROFILE, NO_RATE_LIMIT, UNKNOWN_HASH, expectError, expectOk, extendedFleet, raw, sessionFor } from '../helpers/http.js';
 import { get, post, startTestServer } from '../helpers/server.js';
+import { sqliteDb } from '../../src/store/index.js';
 
 const READ = 'tracker/settings/tracking/read';
 const UPDATE = 'tracker/settings/tracking/update';
@@ -18,7 +19,7 @@ const LEAKS = /not open|connection|sqlite|readonly|attempt to write|unexpected t
 t.test('1 Database error: the database closed under the server', async (t) => {
   const { url, server } = await startTestServer(t, { config: NO_RATE_LIMIT });
   expectOk(t, await get(url, 'tracker/list', { hash: ALICE.apiKey }), 'before closing');
-  server.store.db.close();
+  sqliteDb(server.store).close();
   for (const answer of [await raw(url, `tracker/list?hash=${ALICE.apiKey}`), await raw(url, `${READ}?hash=${ALICE.apiKey}&tracker_id=${TELFM.trackerId}`)]) {
     expectError(t, answer, 'database');
     t.notMatch(answer.text, LEAKS, 'no driver text in the body');
@@ -28,7 +29,7 @@ t.test('1 Database error: the database closed under the server', async (t) => {
 
 t.test('1 Database error: a write the database refuses (SqliteError)', async (t) => {
   const { url, server } = await startTestServer(t, { config: NO_RATE_LIMIT });
-  server.store.db.pragma('query_only = ON');
+  sqliteDb(server.store).pragma('query_only = ON');
   const answer = await raw(url, UPDATE, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -36,7 +37,7 @@ t.test('1 Database error: a write the database refuses (SqliteError)', async (t)
   });
   expectError(t, answer, 'database');
   t.notMatch(answer.text, LEAKS, 'no driver text in the body');
-  server.store.db.pragma('query_only = OFF');
+  sqliteDb(server.store).pragma('query_only = OFF');
   const read = expectOk(t, await get(url, READ, { hash: ALICE.apiKey, tracker_id: String(TELFM.trackerId) }));
   t.strictSame(read.sync, { version: 0, state: 'none' }, 'the refused write stored nothing');
 });

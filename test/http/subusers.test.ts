@@ -8,6 +8,7 @@ import { ALICE, BLOCKED, BOB, CAROL, CLONE_ID, DAVE, OWN_DEVICES, TELFM, VALID_T
 import { NO_RATE_LIMIT, expectError, expectOk, sessionFor } from '../helpers/http.js';
 import type { Server } from '../../src/server.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
+import { sqliteDb } from '../../src/store/index.js';
 
 const READ = 'tracker/settings/tracking/read';
 const UPDATE = 'tracker/settings/tracking/update';
@@ -15,7 +16,7 @@ const UPDATE = 'tracker/settings/tracking/update';
 /** Navixy's tracker object as the fleet has it: no groups, no phones (docs/api.md#the-tracker-object). */
 function navixyTracker(server: Server, d: FleetDevice, tracker: { id: number; label: string; clone: boolean }) {
   const device = server.store.trackers.findDevice(d.deviceId)!;
-  const createdAt = server.store.db.prepare('SELECT created_at FROM devices WHERE id = ?').pluck().get(device.id) as string;
+  const createdAt = sqliteDb(server.store).prepare('SELECT created_at FROM devices WHERE id = ?').pluck().get(device.id) as string;
   return {
     ...tracker,
     group_id: 0,

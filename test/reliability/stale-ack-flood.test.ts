@@ -12,6 +12,7 @@ import { ALICE, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { LiteTracker } from '../helpers/lite-mqtt.js';
 import { knob } from '../helpers/service.js';
 import { post, startTestServer, type TestServer } from '../helpers/server.js';
+import { sqliteDb } from '../../src/store/index.js';
 
 const STALE_ACKS = knob('TRACKCONF_STALE_ACKS', 5_000, 100_000);
 t.setTimeout(120_000 + STALE_ACKS * 2);
@@ -59,7 +60,7 @@ t.test(`${STALE_ACKS} stale acks of 512 characters over MQTT: time, database and
   t.equal(counted() - countedBefore, STALE_ACKS, 'every ack was processed (recorded, or dropped and counted)');
   const rows = ackRows(ts) - before;
   const walGrowth = size(`${ts.dbFile}-wal`) - walBefore;
-  ts.server.store.db.pragma('wal_checkpoint(PASSIVE)'); // what the WAL held is now in the database file
+  sqliteDb(ts.server.store).pragma('wal_checkpoint(PASSIVE)'); // what the WAL held is now in the database file
   const dbGrowth = size(ts.dbFile) - dbBefore;
   const { acksKept } = (ts.server.config as { trackerAnswers?: { acksKept: number } }).trackerAnswers ?? { acksKept: 100 };
   t.ok(rows <= acksKept, `ack rows kept: ${rows} (at most acksKept = ${acksKept})`);

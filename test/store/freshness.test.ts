@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../../src/store/db.js';
-import { EpochCache, Freshness } from '../../src/store/freshness.js';
+import { EpochCache, DataVersionFreshness } from '../../src/store/freshness.js';
 import { tempDir } from '../helpers/server.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -12,7 +12,7 @@ function setup(t: Test) {
   const db = openDatabase(file);
   t.teardown(() => db.close());
   const insert = db.prepare<[string]>("INSERT INTO models (code, tracking_profile, source) VALUES (?, NULL, 'config')");
-  return { file, db, insert, freshness: new Freshness(db) };
+  return { file, db, insert, freshness: new DataVersionFreshness(db) };
 }
 
 t.test('writes the store accounted for keep the epoch', async (t) => {

@@ -1,0 +1,71 @@
+import { type MessagePort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+
+/**
+ * The thread that talks to PostgreSQL for a synchronous connection (sync-pg.ts): one request at a
+ * time, answered on the port, then the shared flag is raised so the waiting thread wakes up.
+ */
+interface Data {
+  readonly url: string;
+  readonly flag: Int32Array;
+  readonly port: MessagePort;
+  readonly applicationName: string;
+}
+
+export interface Request {
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+  /** A prepared statement's name: PostgreSQL parses and plans it once per connection. */
+  readonly name?: string;
+}
+
+export type Reply =
+  | { readonly rows: unknown[]; readonly rowCount: number; readonly pid: number }
+  | { readonly error: { readonly message: string; readonly code?: string; readonly detail?: string } };
+
+const { url, flag, port, applicationName } = workerData as Data;
+// Counts and ids are 64-bit in PostgreSQL; the repositories hold numbers, as with SQLite.
+pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (text) => Number(text));
+
+let client: pg.Client | undefined;
+let pid = 0;
+
+async function connected(): Promise<pg.Client> {
+  if (client) return client;
+  const fresh = new pg.Client({ connectionString: url, application_name: applicationName });
+  fresh.on('error', () => {
+    // a lost connection: the next request connects again (an open transaction is lost with it)
+    if (client === fresh) client = undefined;
+  });
+  await fresh.connect();
+  const result = await fresh.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  pid = result.rows[0]?.pid ?? 0;
+  client = fresh;
+  return fresh;
+}
+
+function answer(reply: Reply): void {
+  port.postMessage(reply);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+}
+
+port.on('message', (request: Request | 'close') => {
+  if (request === 'close') {
+    const closing = client?.end() ?? Promise.resolve();
+    client = undefined;
+    closing.then(
+      () => answer({ rows: [], rowCount: 0, pid }),
+      () => answer({ rows: [], rowCount: 0, pid }),
+    );
+    return;
+  }
+  connected()
+    .then((db) => db.query({ text: request.sql, values: request.params as unknown[] | undefined, ...(request.name && { name: request.name }) }))
+    .then(
+      (result) => answer({ rows: result.rows, rowCount: result.rowCount ?? 0, pid }),
+      (err: { message?: string; code?: string; detail?: string }) =>
+        answer({ error: { message: err.message ?? String(err), ...(err.code && { code: err.code }), ...(err.detail && { detail: err.detail }) } }),
+    );
+});

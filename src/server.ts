@@ -13,7 +13,9 @@ import { ScryptThreads } from './auth/scrypt-threads.js';
 import { AuthService } from './settings/auth-service.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
-import { openStore, type Store, type StoreOptions } from './store/index.js';
+import { openStore, redactedUrl, type SqliteStore, type Store, type StoreOptions } from './store/index.js';
+import { openPgStore } from './store/pg/open.js';
+import { PgError } from './store/pg/sync-pg.js';
 import type { Fsync } from './store/wal-sync.js';
 import { createLogger, defaultNodeId } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -32,20 +34,48 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Loads profiles and models, opens the store and writes the configured models into it. */
-export function openCore(
-  config: Readonly<Config>,
-  { service = false, ...storeOptions }: { service?: boolean } & Pick<StoreOptions, 'fsync' | 'onCheckpoint'> = {},
-): { store: Store; profiles: ProfileRegistry } {
+type CoreOptions = { service?: boolean } & Pick<StoreOptions, 'fsync' | 'onCheckpoint'>;
+
+/** Loads profiles and models, opens the store (PostgreSQL when `databaseUrl` is set) and writes the configured models into it. */
+export async function openCore(config: Readonly<Config>, options: CoreOptions = {}): Promise<{ store: Store; profiles: ProfileRegistry }> {
+  if (!config.databaseUrl) return openSqliteCore(config, options);
   const profiles = loadProfiles(config.profilesDir);
-  const models = loadModels(config.modelsFile, profiles);
+  return { store: withModels(await openPostgres(config.databaseUrl), config, profiles), profiles };
+}
+
+/** openCore for the SQLite file `config.db`, synchronously. */
+export function openSqliteCore(
+  config: Readonly<Config>,
+  { service = false, ...storeOptions }: CoreOptions = {},
+): { store: SqliteStore; profiles: ProfileRegistry } {
+  const profiles = loadProfiles(config.profilesDir);
   // The service flushes the WAL off the event loop and holds every answer until it is on disk; a CLI
   // command, which exits right after its commit, lets SQLite sync inside the commit.
-  const store = openDatabaseFile(config.db, () => openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions }));
-  store.transaction(() => {
-    for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
-  });
-  return { store, profiles };
+  const open = () => openStore(config.db, { synchronous: config.dbSynchronous, flushWalOffThread: service, ...storeOptions });
+  return { store: withModels(openDatabaseFile(config.db, open), config, profiles), profiles };
+}
+
+function withModels<S extends Store>(store: S, config: Readonly<Config>, profiles: ProfileRegistry): S {
+  try {
+    const models = loadModels(config.modelsFile, profiles);
+    store.transaction(() => {
+      for (const model of models) store.trackers.upsertModel(model.code, model.trackingProfile, 'config');
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  return store;
+}
+
+/** The PostgreSQL store; a database that cannot be reached stops the start as a ConfigError (without the password). */
+async function openPostgres(url: string): Promise<Store> {
+  try {
+    return await openPgStore(url, { applicationName: 'trackconf' });
+  } catch (err) {
+    if (!(err instanceof PgError)) throw err;
+    throw new ConfigError(`TRACKCONF_DATABASE_URL ${redactedUrl(url)}: cannot open the database: ${err.message}`);
+  }
 }
 
 /** SQLite result codes that mean the file, its folder or the disk, not the program (a bug keeps its stack). */
@@ -123,11 +153,17 @@ export async function startServer(
   const node = config.nodeId ?? defaultNodeId();
   const { followed, logDestination, clock, ...storeOutside } = outside;
   const logger = createLogger(config.logLevel, logDestination, node);
-  const { store, profiles } = openCore(config, {
+  const { store, profiles } = await openCore(config, {
     service: true,
     ...storeOutside,
     onCheckpoint: ({ error }) => error && logger.error({ err: error }, 'WAL checkpoint by the worker failed (the service checkpoints itself meanwhile)'),
   });
+  const claimRefused = store.claimNode(config.redisUrl !== null);
+  if (claimRefused) {
+    store.close();
+    throw new ConfigError(`TRACKCONF_DATABASE_URL: ${claimRefused}`);
+  }
+  await store.watchOtherNodes((message, err) => logger.warn({ err }, message));
   let ready = false;
   const scrypt = new ScryptThreads(config.login.passwordChecks);
   const auth = new AuthService(store, {

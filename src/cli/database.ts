@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { redactedUrl } from '../store/index.js';
 
 /**
  * The configuration of a command that opens the database, after naming that database on stderr in
@@ -9,6 +10,7 @@ import type { Config } from '../config/schema.js';
  */
 export function loadConfigNamingDatabase(): Readonly<Config> {
   const config = loadConfig();
-  process.stderr.write(`trackconf: database ${config.db === ':memory:' ? config.db : resolve(config.db)}\n`);
+  const named = config.databaseUrl ? `${redactedUrl(config.databaseUrl)} (PostgreSQL)` : config.db === ':memory:' ? config.db : resolve(config.db);
+  process.stderr.write(`trackconf: database ${named}\n`);
   return config;
 }

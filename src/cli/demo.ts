@@ -60,7 +60,7 @@ export async function demo(args: readonly string[]): Promise<number> {
   const { values: options, positionals } = parseArgs(args, { json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('usage: trackconf demo [--json]');
   const config = loadConfigNamingDatabase();
-  const { store, profiles } = openCore(config);
+  const { store, profiles } = await openCore(config);
   try {
     checkIdsFree(store);
     try {

@@ -24,7 +24,7 @@ export async function importCommand(args: readonly string[]): Promise<number> {
   // The file first: a bad path or invalid JSON must not even open (or create) the database.
   const input = readFile(file);
   const config = loadConfigNamingDatabase();
-  const { store, profiles } = openCore(config);
+  const { store, profiles } = await openCore(config);
   try {
     const report = await provision(store, profiles, input);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

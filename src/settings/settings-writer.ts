@@ -51,6 +51,9 @@ interface Job {
   readonly reject: (err: unknown) => void;
 }
 
+/** Tries of one change when other nodes keep writing the same device first (docs/scaling.md#versions). */
+const MAX_ATTEMPTS = 10;
+
 type Outcome = { ok: true; written: unknown } | { ok: false; err: unknown };
 
 /**
@@ -143,10 +146,14 @@ export class SettingsWriter {
     try {
       outcomes = this.store.transaction(() =>
         batch.map(({ write }): Outcome => {
-          try {
-            return { ok: true, written: this.store.transaction(write) };
-          } catch (err) {
-            return { ok: false, err };
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return { ok: true, written: this.store.transaction(write) };
+            } catch (err) {
+              // another node took this version number first: read the device again and take the next one
+              if (attempt < MAX_ATTEMPTS && this.store.isRetryable(err)) continue;
+              return { ok: false, err };
+            }
           }
         }),
       );

@@ -157,3 +157,14 @@ function fileBytes(file: string): number {
     return 0;
   }
 }
+
+/** A database URL fit for logs: the password replaced by `***`. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(a URL that cannot be parsed)';
+  }
+}

@@ -15,7 +15,7 @@ import {
   DEMO_VIEWER,
 } from '../../src/cli/demo-data.js';
 import { loadConfig } from '../../src/config/load.js';
-import { openCore } from '../../src/server.js';
+import { openSqliteCore } from '../../src/server.js';
 import { AuthService, principalOf } from '../../src/settings/auth-service.js';
 import { TrackerService } from '../../src/settings/tracker-service.js';
 import { NO_PUBLISHER } from '../../src/settings/types.js';
@@ -36,8 +36,8 @@ interface DemoJson {
   commands: Record<string, string>;
 }
 
-function withStore<T>(db: string, fn: (store: Store, profiles: ReturnType<typeof openCore>['profiles']) => T): T {
-  const { store, profiles } = openCore(loadConfig({ TRACKCONF_DB: db }));
+function withStore<T>(db: string, fn: (store: Store, profiles: ReturnType<typeof openSqliteCore>['profiles']) => T): T {
+  const { store, profiles } = openSqliteCore(loadConfig({ TRACKCONF_DB: db }));
   try {
     return fn(store, profiles);
   } finally {

@@ -104,7 +104,7 @@ t.test('answers expire after 24 hours (injected clock)', async (t) => {
   let now = Date.parse('2026-03-01T00:00:00.000Z');
   const clock = () => now;
   const config = loadConfig({}, { db: join(tempDir(t), 'trackconf.db'), logLevel: 'silent' });
-  const { store, profiles } = openCore(config);
+  const { store, profiles } = await openCore(config);
   await provision(store, profiles, fleetFile());
   const auth = new AuthService(store, { sessionIdleMs: 30 * 86_400_000, maxLoginFailures: 10, loginWindowMs: 900_000, clock });
   const app = buildHttpApp(

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Test } from 'tap';
+import tap, { type Test } from 'tap';
+import { startPostgres, type PostgresServer } from './postgres.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { deepMerge } from '../../src/json.js';
@@ -66,7 +67,14 @@ export function refusePublicPorts(config: Readonly<Config>): void {
 export async function startTestServer(t: Test, options: StartOptions = {}): Promise<TestServer> {
   const dbFile = options.dbFile ?? join(tempDir(t), 'trackconf.db');
   const wsPort = await freePort();
-  const loopback = { db: dbFile, http: { host: '127.0.0.1', port: 0 }, mqtt: { host: '127.0.0.1', port: 0, wsPort }, logLevel: 'silent' };
+  const pgUrl = process.env.TRACKCONF_TEST_POSTGRES === '1' && !options.dbFile ? await freshPostgresDatabase() : undefined;
+  const loopback = {
+    db: dbFile,
+    ...(pgUrl && { databaseUrl: pgUrl }),
+    http: { host: '127.0.0.1', port: 0 },
+    mqtt: { host: '127.0.0.1', port: 0, wsPort },
+    logLevel: 'silent',
+  };
   const config = loadConfig({}, deepMerge(loopback, options.config ?? {}));
   refusePublicPorts(config);
   const server = await startServer(config, { ...(options.fsync && { fsync: options.fsync }), ...(options.clock && { clock: options.clock }) });
@@ -119,4 +127,15 @@ export async function login(url: string, user: { login: string; password: string
   const answer = await post(url, 'user/auth', { login: user.login, password: user.password });
   if (answer.body.success !== true) throw new Error(`login failed: ${JSON.stringify(answer.body)}`);
   return answer.body.hash as string;
+}
+
+let sharedPostgres: Promise<PostgresServer> | undefined;
+
+/**
+ * A fresh database on one PostgreSQL server per test process (started on first use, stopped when the
+ * process' tests end): `TRACKCONF_TEST_POSTGRES=1 npx tap <files>` runs those files' servers on it.
+ */
+async function freshPostgresDatabase(): Promise<string> {
+  sharedPostgres ??= startPostgres(tap as unknown as Test);
+  return (await sharedPostgres).createDatabase();
 }

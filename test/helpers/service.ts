@@ -70,7 +70,7 @@ export function provisionOwnedFleet(
 
 /** Provisions `file` into a new database at `db` (in this process), as `trackconf import` would. */
 export async function provisionDb(db: string, file: unknown): Promise<void> {
-  const { store, profiles } = openCore(loadConfig({}, { db, logLevel: 'silent' }));
+  const { store, profiles } = await openCore(loadConfig({}, { db, logLevel: 'silent' }));
   try {
     await provision(store, profiles, file);
   } finally {

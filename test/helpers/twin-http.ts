@@ -42,7 +42,7 @@ export interface Twins {
 
 async function side(t: Test, fastPath: boolean, http: Partial<HttpOptions>, durable?: Services['durable']): Promise<TwinSide> {
   const config = loadConfig({}, { db: join(tempDir(t), 'trackconf.db'), logLevel: 'silent' });
-  const { store, profiles } = openCore(config);
+  const { store, profiles } = await openCore(config);
   await provision(store, profiles, extendedFleet());
   // Devices record when they were created (tracker/list shows it): the same time on both sides.
   store.db.prepare('UPDATE devices SET created_at = ?').run('2026-01-02 03:04:05');

@@ -5,7 +5,7 @@ import type { Test } from 'tap';
 import { digestMatches, verifyPassword } from '../../src/auth/crypto.js';
 import { loadConfig } from '../../src/config/load.js';
 import { loadProfiles, type ProfileRegistry } from '../../src/profiles/index.js';
-import { openCore } from '../../src/server.js';
+import { openSqliteCore } from '../../src/server.js';
 import { AuthService } from '../../src/settings/auth-service.js';
 import { provision, ProvisioningError, type ProvisionReport } from '../../src/settings/provisioning.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -51,7 +51,7 @@ interface Core {
 function open(t: Test): Core {
   const dir = t.testdir();
   const file = join(dir, 't.db');
-  const { store, profiles } = openCore(loadConfig({ TRACKCONF_DB: file }));
+  const { store, profiles } = openSqliteCore(loadConfig({ TRACKCONF_DB: file }));
   t.teardown(() => store.close());
   return { store, profiles, file };
 }

@@ -20,13 +20,15 @@ export interface Request {
 }
 
 export type Reply =
-  | { readonly rows: unknown[]; readonly rowCount: number; readonly pid: number }
+  | { readonly rows: unknown[]; readonly rowCount: number; readonly pid: number; readonly bytea?: readonly string[] }
   | { readonly error: { readonly message: string; readonly code?: string; readonly detail?: string } };
 
 const { url, flag, port, applicationName } = workerData as Data;
 // Counts and ids are 64-bit in PostgreSQL; the repositories hold numbers, as with SQLite.
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (text) => Number(text));
+
+const BYTEA = 17;
 
 let client: pg.Client | undefined;
 let pid = 0;
@@ -63,9 +65,14 @@ port.on('message', (request: Request | 'close') => {
   }
   connected()
     .then((db) => db.query({ text: request.sql, values: request.params as unknown[] | undefined, ...(request.name && { name: request.name }) }))
-    .then(
-      (result) => answer({ rows: result.rows, rowCount: result.rowCount ?? 0, pid }),
-      (err: { message?: string; code?: string; detail?: string }) =>
-        answer({ error: { message: err.message ?? String(err), ...(err.code && { code: err.code }), ...(err.detail && { detail: err.detail }) } }),
+    .then((result: pg.QueryResult | pg.QueryResult[]) => {
+      // several statements in one text (a migration) answer with one result each: the last one counts
+      const last = Array.isArray(result) ? result.at(-1) : result;
+      // a Buffer crosses the thread as a plain Uint8Array: name the columns to make Buffers again
+      const bytea = (last?.fields ?? []).filter((field) => field.dataTypeID === BYTEA).map((field) => field.name);
+      return { rows: last?.rows ?? [], rowCount: last?.rowCount ?? 0, pid, ...(bytea.length > 0 && { bytea }) };
+    })
+    .then(answer, (err: { message?: string; code?: string; detail?: string }) =>
+      answer({ error: { message: err.message ?? String(err), ...(err.code && { code: err.code }), ...(err.detail && { detail: err.detail }) } }),
     );
 });

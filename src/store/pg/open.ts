@@ -26,8 +26,8 @@ export interface PgStoreOptions {
 }
 
 /** Opens the PostgreSQL database at `url`, creating or migrating its schema under a lock (docs/scaling.md). */
-export function openPgStore(url: string, options: PgStoreOptions = {}): Store {
-  const connection = new SyncPg(url, options.applicationName ?? 'trackconf');
+export async function openPgStore(url: string, options: PgStoreOptions = {}): Promise<Store> {
+  const connection = await SyncPg.open(url, options.applicationName ?? 'trackconf');
   let db: PgDb;
   try {
     db = new PgDb(connection);

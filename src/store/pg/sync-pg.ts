@@ -34,10 +34,33 @@ export class SyncPg {
   /** The server process of this connection (its own notifications are not news to it). */
   backendPid = 0;
 
-  constructor(
+  /**
+   * Starts the thread and waits, without blocking, until it is connected: a thread's first moments
+   * (loading its modules) may need this one's event loop, which a blocking wait would hold.
+   */
+  static async open(url: string, applicationName: string, timeoutMs = 60_000): Promise<SyncPg> {
+    const connection = new SyncPg(url, applicationName, timeoutMs);
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      connection.worker.once('error', reject);
+      connection.port.once('message', (message: Reply) => resolve(message));
+      connection.port.postMessage({ sql: 'SELECT 1' } satisfies Request);
+    }).catch((err: Error) => ({ error: { message: err.message } }) as Reply);
+    if ('error' in reply) {
+      connection.closed = true;
+      void connection.worker.terminate();
+      throw new PgError(reply.error.message, reply.error.code);
+    }
+    connection.backendPid = reply.pid;
+    // from here on, answers are taken with receiveMessageOnPort
+    connection.port.removeAllListeners('message');
+    connection.port.unref();
+    return connection;
+  }
+
+  private constructor(
     url: string,
     applicationName: string,
-    private readonly timeoutMs = 60_000,
+    private readonly timeoutMs: number,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -53,6 +76,14 @@ export class SyncPg {
     const reply = this.call({ sql, ...(params && params.length > 0 && { params }), ...(name && { name }) });
     if ('error' in reply) throw new PgError(reply.error.message, reply.error.code, reply.error.detail);
     this.backendPid = reply.pid;
+    if (reply.bytea) {
+      for (const row of reply.rows as Array<Record<string, unknown>>) {
+        for (const column of reply.bytea) {
+          const value = row[column];
+          if (value instanceof Uint8Array) row[column] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        }
+      }
+    }
     return reply as QueryResult<R>;
   }
 
@@ -71,13 +102,19 @@ export class SyncPg {
     if (request !== 'close' && (this.closed || this.failed)) throw new PgError(this.failed ?? 'the database connection is closed', undefined);
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(request);
-    if (Atomics.wait(this.flag, 0, 0, this.timeoutMs) === 'timed-out') {
-      // its answer may still come and would be read as the next one's: this connection is done
-      this.failed = `PostgreSQL did not answer within ${this.timeoutMs} ms: restart the service`;
-      throw new PgError(this.failed, undefined);
+    const deadline = performance.now() + this.timeoutMs;
+    let received = receiveMessageOnPort(this.port);
+    // a raised flag may be a late one of the answer before (raised after its message was taken): wait again
+    while (!received) {
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(this.flag, 0, 0, left) === 'timed-out') {
+        // its answer may still come and would be read as the next one's: this connection is done
+        this.failed = `PostgreSQL did not answer within ${this.timeoutMs} ms: restart the service`;
+        throw new PgError(this.failed, undefined);
+      }
+      Atomics.store(this.flag, 0, 0);
+      received = receiveMessageOnPort(this.port);
     }
-    const received = receiveMessageOnPort(this.port);
-    if (!received) throw new PgError('PostgreSQL answer lost', undefined);
     return received.message as Reply;
   }
 }

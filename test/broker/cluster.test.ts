@@ -152,3 +152,18 @@ t.test("a blocked device's tracker is disconnected on every node within 1 s", as
   await Promise.race([Promise.all(gone), deadline]);
   t.pass('closed on A and on B');
 });
+
+t.test('closing a node closes its Redis connections', async (t) => {
+  const { redis, a, b } = await twoNodes(t);
+  const db = new Redis(redis.url);
+  t.teardown(() => db.disconnect());
+  const clients = async () =>
+    String(await db.client('LIST'))
+      .trim()
+      .split('\n').length;
+  t.ok((await clients()) >= 7, "both nodes' emitter and persistence connections, and this one");
+  await a.server.close();
+  await b.server.close();
+  await eventually(async () => (await clients()) === 1, 5000, 'only the test connection left');
+  t.pass('every node connection closed');
+});

@@ -220,6 +220,7 @@ export async function startServer(
         maxTopicLength: config.mqtt.maxTopicLength,
         maxQueuedPerSession: config.mqtt.maxQueuedPerSession,
         maxInflightQos2: config.mqtt.maxInflightQos2,
+        redisUrl: config.redisUrl,
         ...(followed && { followed }),
         answerLogIntervalMs: logIntervalSeconds * 1000,
         // the broker's clock (tests advance it instead of sleeping)

@@ -4,16 +4,19 @@ import type { DeviceService } from '../settings/device-service.js';
 import type { ConfigMessage, ConfigPublisher } from '../settings/types.js';
 import { installAedesInternals, type LeanClients } from './aedes-internals/index.js';
 import type { Followed } from './aedes-internals/guard.js';
+import { redisEngines } from './cluster.js';
 import { ConfigCache } from './config-cache.js';
 import { BrokerHooks, type HookOptions } from './hooks.js';
 import { PACKET_HEADROOM_BYTES, startListener, type Listener, type ListenerSpec } from './listeners.js';
-import { sqliteBackedPersistence } from './persistence.js';
+import { storeBackedPersistence } from './persistence.js';
 import { configTopic, topicMatches } from './topics.js';
 
 export interface BrokerOptions extends HookOptions {
   readonly listeners: readonly ListenerSpec[];
-  /** How often connected trackers are checked against blocked devices. */
+  /** How often connected trackers are checked against blocked devices (docs/mqtt.md#several-nodes). */
   readonly blockedCheckMs?: number;
+  /** Several nodes: the brokers share messages and sessions through this Redis (cluster.ts); none unless given. */
+  readonly redisUrl?: string | null;
   /** docs/mqtt.md#session-limits */
   readonly maxQueuedPerSession: number;
   readonly maxInflightQos2: number;
@@ -34,39 +37,66 @@ export interface Broker extends ConfigPublisher {
   close(): Promise<void>;
 }
 
+/** With several nodes a blocked device's tracker may be connected to any node: each checks this often (docs/mqtt.md#several-nodes). */
+const CLUSTER_BLOCKED_CHECK_MS = 250;
+
 /** The embedded MQTT broker (docs/mqtt.md), wired to the device service. */
 export async function startBroker(devices: DeviceService, options: BrokerOptions, log: Logger): Promise<Broker> {
-  const configs = new ConfigCache(devices);
+  const engines = options.redisUrl ? redisEngines(options.redisUrl, log) : undefined;
+  // several nodes: a config another node wrote must not be served from this node's cache
+  const configs = new ConfigCache(devices, engines && (() => devices.freshness()));
   const hooks = new BrokerHooks(devices, configs, options, log);
   let subscriber: () => Client | undefined = () => undefined;
-  const persistence = sqliteBackedPersistence(configs, {
-    retainedViewer: () => {
-      const client = subscriber();
-      return client && hooks.visibleTo(client);
+  const persistence = storeBackedPersistence(
+    configs,
+    {
+      retainedViewer: () => {
+        const client = subscriber();
+        return client && hooks.visibleTo(client);
+      },
+      mayQueue: hooks.mayQueue,
+      granted: hooks.granted,
+      maxQueuedPerSession: options.maxQueuedPerSession,
+      maxInflightQos2: options.maxInflightQos2,
     },
-    mayQueue: hooks.mayQueue,
-    granted: hooks.granted,
-    maxQueuedPerSession: options.maxQueuedPerSession,
-    maxInflightQos2: options.maxInflightQos2,
-  });
-  const aedes = await Aedes.createBroker({
-    persistence,
-    preConnect: hooks.preConnect,
-    authenticate: hooks.authenticate,
-    authorizeSubscribe: hooks.authorizeSubscribe,
-    authorizePublish: hooks.authorizePublish,
-    authorizeForward: hooks.authorizeForward,
-    published: hooks.published,
-    drainTimeout: 30_000,
-    maxClientsIdLength: 128,
-    maxInflightInbound: options.maxInflightQos2,
-  });
+    engines?.persistence,
+  );
+  let aedes: Aedes;
+  try {
+    aedes = await createAedes();
+  } catch (err) {
+    await engines?.close().catch(() => undefined);
+    throw err;
+  }
+  const closeAedes = async (): Promise<void> => {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await engines?.close();
+  };
+  function createAedes(): Promise<Aedes> {
+    return Aedes.createBroker({
+      ...(engines && { mq: engines.mq as never }),
+      persistence: persistence as never,
+      preConnect: hooks.preConnect,
+      authenticate: hooks.authenticate,
+      authorizeSubscribe: hooks.authorizeSubscribe,
+      authorizePublish: hooks.authorizePublish,
+      authorizeForward: hooks.authorizeForward,
+      published: hooks.published,
+      drainTimeout: 30_000,
+      maxClientsIdLength: 128,
+      maxInflightInbound: options.maxInflightQos2,
+    });
+  }
   const maxPacketBytes = options.maxPayloadBytes + PACKET_HEADROOM_BYTES;
   let internals: Awaited<ReturnType<typeof installAedesInternals>>;
   try {
-    internals = await installAedesInternals(aedes, { maxPacketBytes, ...(options.followed && { followed: options.followed }) }, log);
+    internals = await installAedesInternals(
+      aedes,
+      { maxPacketBytes, cluster: engines !== undefined, ...(options.followed && { followed: options.followed }) },
+      log,
+    );
   } catch (err) {
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closeAedes();
     throw err;
   }
   subscriber = internals.retainedSubscriber;
@@ -113,14 +143,17 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     else send();
   }
 
-  const blockedTimer = setInterval(() => {
-    if (identities.trackers.size === 0) return;
-    try {
-      for (const deviceId of devices.blockedDevices()) identities.trackers.get(deviceId)?.close();
-    } catch (err) {
-      log.error({ err }, 'blocked devices check failed');
-    }
-  }, options.blockedCheckMs ?? 2_000);
+  const blockedTimer = setInterval(
+    () => {
+      if (identities.trackers.size === 0) return;
+      try {
+        for (const deviceId of devices.blockedDevices()) identities.trackers.get(deviceId)?.close();
+      } catch (err) {
+        log.error({ err }, 'blocked devices check failed');
+      }
+    },
+    options.blockedCheckMs ?? (engines ? CLUSTER_BLOCKED_CHECK_MS : 2_000),
+  );
   blockedTimer.unref();
 
   const listeners: Listener[] = [];
@@ -129,7 +162,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     clearInterval(blockedTimer);
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closeAedes();
     throw err;
   }
 
@@ -149,7 +182,7 @@ export async function startBroker(devices: DeviceService, options: BrokerOptions
     async close(): Promise<void> {
       clearInterval(blockedTimer);
       const closing = Promise.all(listeners.map((l) => l.close()));
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closeAedes();
       await closing;
     },
   };

@@ -61,20 +61,21 @@ interface Sub {
 }
 
 /**
- * Aedes' in-memory persistence with the retained messages replaced and its session state bounded:
- * - config topics are served from SQLite (through the ConfigCache), never from memory, so after a
- *   restart every tracker gets its latest accepted settings and nothing else;
+ * Aedes' in-memory persistence (or, with several nodes, the shared Redis one given as `base`:
+ * cluster.ts) with the retained messages replaced and its session state bounded:
+ * - config topics are served from the store (through the ConfigCache), never from the persistence,
+ *   so after a restart every tracker gets its latest accepted settings and nothing else;
  * - other retained messages (a tracker's retained `reported`) are indexed by device, so a SUBSCRIBE
  *   to one device's topics looks at that device only (the stock store scans every retained message:
  *   O(N²) in a reconnect storm); a filter with a wildcard device level looks at the devices the
  *   subscriber may see, never the whole fleet;
  * - config messages are never queued for offline sessions: a tracker that comes back gets the latest
  *   version only, never the intermediate ones;
- * - a message is queued for a session only if its owner may see it, up to maxQueuedPerSession;
+ * - a message is queued for a session only if its owner may see it, up to maxQueuedPerSession
+ *   (counted per node with several nodes);
  *   only granted filters are stored; unreleased QoS 2 publishes are bounded per client id.
  */
-export function sqliteBackedPersistence(configs: ConfigCache, policy: SessionPolicy): Persistence {
-  const base = memory();
+export function storeBackedPersistence(configs: ConfigCache, policy: SessionPolicy, base: Persistence = memory()): Persistence {
   const byDevice = new Map<string, Map<string, RetainedPacket>>();
   const queued = new Map<string, number>();
   const incoming = new Map<string, Set<unknown>>();
@@ -85,7 +86,8 @@ export function sqliteBackedPersistence(configs: ConfigCache, policy: SessionPol
   const addSubscriptions = (base.addSubscriptions as (client: unknown, subs: object[]) => Promise<void>).bind(base);
   const storeIncoming = (base.incomingStorePacket as (...a: unknown[]) => Promise<void>).bind(base);
   const delIncoming = (base.incomingDelPacket as (...a: unknown[]) => Promise<void>).bind(base);
-  const cleanIncoming = (base.cleanIncoming as (client: unknown) => Promise<void>).bind(base);
+  // the Redis persistence has none (then aedes' CONNECT skips that step: ours clears the bound only)
+  const cleanIncoming = typeof base.cleanIncoming === 'function' ? (base.cleanIncoming as (client: unknown) => Promise<void>).bind(base) : undefined;
 
   const configPacket = (deviceId: string, payload: Buffer): RetainedPacket => ({
     cmd: 'publish',
@@ -195,7 +197,7 @@ export function sqliteBackedPersistence(configs: ConfigCache, policy: SessionPol
     },
     async cleanIncoming(client: unknown): Promise<void> {
       incoming.delete(idOf(client));
-      await cleanIncoming(client);
+      if (cleanIncoming) await cleanIncoming(client);
     },
   });
 }

@@ -105,6 +105,11 @@ export class DeviceService {
     return this.store.settingsDurable();
   }
 
+  /** The store's freshness epoch: it moves when another process (another node) commits. */
+  freshness(): number {
+    return this.store.freshness.current();
+  }
+
   latestConfig(deviceId: string): ConfigMessage | undefined {
     const row = this.store.settings.latestConfig(deviceId);
     return row && this.toMessage(row);

@@ -33,7 +33,14 @@ export interface InternalsOptions {
   readonly maxPacketBytes: number;
   /** What the patches were written for (tests pass a changed copy). */
   readonly followed?: Followed;
+  /**
+   * Several nodes share sessions through Redis (cluster.ts): the lean CONNECT, which knows only this
+   * process's session ids, is left out, and `$SYS/<node>/new/clients` is kept (docs/aedes-internals.md).
+   */
+  readonly cluster?: boolean;
 }
+
+const CLUSTER_REASON = 'several nodes: client ids may have session state in Redis that this node never saw';
 
 function securityFailure(patch: Patch, reason: string): ConfigError {
   return new ConfigError(`MQTT security control ${patch} cannot be installed: ${reason} (see docs/aedes-internals.md)`);
@@ -59,12 +66,17 @@ export async function installAedesInternals(aedes: Aedes, options: InternalsOpti
   for (const [patch, reason] of failed) degrade(patch, reason);
 
   const retainedSubscriber = trackRetainedSubscriber(aedes);
-  if (!failed.has('sys-events')) dropSysEvents(aedes);
-  const lean = failed.has('lean-connect')
-    ? undefined
-    : await installLeanClients(aedes, degrade, {
-        parser: !failed.has('lean-parser'),
-      });
+  if (!failed.has('sys-events')) dropSysEvents(aedes, { keepNewClients: options.cluster === true });
+  if (options.cluster) {
+    degrade('lean-connect', CLUSTER_REASON);
+    degrade('lean-parser', 'several nodes: installed with lean-connect only');
+  }
+  const lean =
+    failed.has('lean-connect') || options.cluster
+      ? undefined
+      : await installLeanClients(aedes, degrade, {
+          parser: !failed.has('lean-parser'),
+        });
 
   const { maxPacketBytes } = options;
   let refused = false;

@@ -1,0 +1,67 @@
+/**
+ * The brokers of several nodes as one (docs/mqtt.md#several-nodes): aedes' own Redis engines, the
+ * message emitter (mqemitter-redis: every publish reaches the subscribers of every node, and aedes'
+ * `$SYS/<node>/new/clients` closes a client id taken over on another node) and the session store
+ * (aedes-persistence-redis: subscriptions, queued messages and wills of persistent sessions).
+ */
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+
+type Engine = Record<string, unknown>;
+
+interface Emitter extends Engine {
+  close(cb: () => void): void;
+  /** mqemitter-redis reports its connections' errors here. */
+  readonly state: { on(event: 'error', listener: (err: Error) => void): void };
+}
+
+interface RedisPersistence extends Engine {
+  destroy(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+export interface ClusterEngines {
+  /** aedes' `mq` option. */
+  readonly mq: Engine;
+  /** The session store the broker's persistence wraps (persistence.ts). */
+  readonly persistence: Engine;
+  /** After aedes closed: the session store, then the emitter (the store unsubscribes through it). */
+  close(): Promise<void>;
+}
+
+/** Both engines on the Redis at `url`; nothing is connected to it until aedes starts. */
+export function redisEngines(url: string, log: Logger): ClusterEngines {
+  const mqemitter = require('mqemitter-redis') as (opts: object) => Emitter;
+  const persistenceOf = require('aedes-persistence-redis') as (opts: object) => RedisPersistence;
+  // aedes' own emitter matches `#` on an empty level ([MQTT-4.7.1-3]): the same here
+  const mq = mqemitter({ connectionString: url, matchEmptyLevels: true });
+  // ioredis reconnects by itself: an error is logged, never thrown (an unheard 'error' would be)
+  const lost = (err: Error) => log.error({ err }, 'redis connection error (docs/mqtt.md#several-nodes)');
+  mq.state.on('error', lost);
+  const closeMq = mq.close.bind(mq);
+  // aedes closes its emitter at the end of its close, but the session store still needs it then
+  mq.close = (cb: () => void) => cb();
+  const conn = new Redis(url);
+  conn.on('error', lost);
+  const persistence = persistenceOf({ conn });
+  let closing: Promise<void> | undefined;
+  return {
+    mq,
+    persistence,
+    close() {
+      closing ??= (async () => {
+        try {
+          await persistence.destroy(); // fails when aedes never set it up: the connection is closed below
+        } catch (err) {
+          log.debug({ err }, 'redis persistence not destroyed');
+        } finally {
+          conn.disconnect();
+          await new Promise<void>((resolve) => closeMq(resolve));
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -10,7 +10,7 @@ import type { LoginAttempt, LoginGate } from '../settings/login-throttle.js';
  * script, which Redis runs atomically: concurrent requests on several nodes cannot over-admit.
  * Times come from Redis (TIME), so the nodes' clocks need not agree.
  *
- * Redis unreachable (docs/reliability.md#redis): rate limits admit (fail open, one log line per
+ * Redis unreachable (docs/reliability.md#8-redis-unreachable): rate limits admit (fail open, one log line per
  * outage), a login's password is not checked (fail closed: the caller answers as when too many
  * checks wait).
  */
@@ -114,7 +114,7 @@ export class RedisLimits implements LimitStore {
   private unreachable(err: unknown): void {
     if (this.down) return;
     this.down = true;
-    this.log.error({ err }, 'Redis unreachable: rate limits are not enforced, password checks are refused (docs/reliability.md)');
+    this.log.error({ err }, 'Redis unreachable: rate limits are not enforced, password checks are refused (docs/reliability.md#8-redis-unreachable)');
   }
 
   rateLimit(name: string, perSecond: number, options: RateLimitOptions = {}): RateLimit {

@@ -55,7 +55,7 @@ export class AuthService {
     const begun = this.throttle.begin(login, this.now());
     let attempt: LoginAttempt | undefined;
     if (begun instanceof Promise) {
-      // Shared by every node: when that count cannot be reached, no password is checked (docs/reliability.md).
+      // Shared by every node: when that count cannot be reached, no password is checked (docs/reliability.md#8-redis-unreachable).
       try {
         attempt = await begun;
       } catch {

@@ -2,7 +2,7 @@
  * docs/api.md#limits on several nodes: with a Redis, the rate limits per credential and per address,
  * the MQTT connect limit per address and login throttling count every node's requests. Two nodes
  * are two servers in this process on one SQLite file and one real Redis; everything goes over sockets.
- * docs/reliability.md#redis: Redis gone, rate limits admit and password checks are refused.
+ * docs/reliability.md#8-redis-unreachable: Redis gone, rate limits admit and password checks are refused.
  */
 import type { Socket } from 'node:net';
 import t, { type Test } from 'tap';
@@ -11,7 +11,7 @@ import { NO_RATE_LIMIT, expectError, expectOk } from '../helpers/http.js';
 import { mqttBytes, rawSocket, socketClosed } from '../helpers/lite-mqtt.js';
 import { connackCode } from '../helpers/mqtt.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { get, post, startTestServer, type ApiAnswer, type TestServer } from '../helpers/server.js';
+import { freePort, get, post, startTestServer, type ApiAnswer, type TestServer } from '../helpers/server.js';
 
 /** Two nodes of one service: one database file, one Redis. */
 async function twoNodes(t: Test, config: Record<string, unknown>): Promise<{ a: TestServer; b: TestServer; redis: RedisServer }> {
@@ -156,4 +156,12 @@ t.test('Redis unreachable: rate limits admit (fail open), password checks are re
       `an observer API key on ${name}: 0`,
     );
   }
+});
+
+t.test('a node whose Redis cannot be reached at start does not start', async (t) => {
+  const port = await freePort();
+  await t.rejects(startTestServer(t, { config: { redisUrl: `redis://127.0.0.1:${port}` } }), {
+    name: 'ConfigError',
+    message: /^TRACKCONF_REDIS_URL: cannot connect to Redis/,
+  });
 });

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { ALICE, BOB, TELFM } from '../helpers/fleet.js';
 import { NO_RATE_LIMIT, expectError, expectOk } from '../helpers/http.js';
 import { mqttBytes, rawSocket, socketClosed } from '../helpers/lite-mqtt.js';
-import { connackCode } from '../helpers/mqtt.js';
+import { connackCode, eventually } from '../helpers/mqtt.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { freePort, get, post, startTestServer, type ApiAnswer, type TestServer } from '../helpers/server.js';
 
@@ -156,6 +156,23 @@ t.test('Redis unreachable: rate limits admit (fail open), password checks are re
       `an observer API key on ${name}: 0`,
     );
   }
+});
+
+t.test('Redis back on its address: the nodes count together again', async (t) => {
+  const { a, b, redis } = await twoNodes(t, { rateLimit: { perCredential: 1, perAddress: 0 }, login: { maxFailures: 3, windowSeconds: 900 } });
+  process.kill(redis.pid, 'SIGKILL');
+  await redis.stop();
+  expectError(t, await post(a.url, 'user/auth', { login: ALICE.login, password: ALICE.password }), 'tooManyRequests', undefined, 'Redis gone: user/auth 15');
+  await startRedis(t, { port: redis.port });
+  // the nodes reconnect on their own (within a few seconds): a login is checked again
+  const checked = async (node: TestServer, password: string, code: number) =>
+    ((await post(node.url, 'user/auth', { login: BOB.login, password })).body.status?.code ?? 0) === code;
+  await eventually(() => checked(b, BOB.password, 0), 20_000, 'a login checked on B');
+  await eventually(() => checked(a, 'wrong', 102), 20_000, 'a login checked on A');
+  t.pass('both nodes check passwords again');
+  const list = (node: TestServer) => get(node.url, 'tracker/list', { hash: ALICE.apiKey });
+  const passed = await exhaust(t, [b, a], list, 1);
+  t.ok(passed >= 1 && passed <= 2, `the rate limit counts across both nodes again (${passed} passed)`);
 });
 
 t.test('a node whose Redis cannot be reached at start does not start', async (t) => {

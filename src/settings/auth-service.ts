@@ -48,7 +48,8 @@ export class AuthService {
    * A password check that costs the same whether or not the login exists (no user enumeration),
    * counted against the login's failure window whichever protocol asks (HTTP user/auth, MQTT) from
    * the moment it is admitted: concurrent guesses cannot overtake the count. 'busy' when too many
-   * checks are running and waiting already (nothing was checked, nothing counted).
+   * checks are running and waiting already, or the count shared by several nodes cannot be reached
+   * (nothing was checked, nothing counted).
    */
   async checkPassword(login: string, password: string): Promise<UserRow | 'throttled' | 'busy' | undefined> {
     const user = this.store.users.findByLogin(login);

@@ -3,7 +3,16 @@
  * Buckets idle for `idleMs` are forgotten (they would be full again), so a spray of keys cannot grow
  * memory without bound. Used for HTTP requests, MQTT connects and tracker answers alike.
  */
-export class RateLimiter {
+/**
+ * One limit as its users see it: `take` answers at once in this process, or later when the count
+ * is shared by every node (src/cluster/redis-limits.ts). A disabled limit always answers at once.
+ */
+export interface RateLimit {
+  readonly enabled: boolean;
+  take(key: string): boolean | Promise<boolean>;
+}
+
+export class RateLimiter implements RateLimit {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly capacity: number;
   private readonly idleMs: number;

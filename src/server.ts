@@ -11,6 +11,8 @@ import { buildHttpApp, type HttpOptions } from './http/app.js';
 import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index.js';
 import { ScryptThreads } from './auth/scrypt-threads.js';
 import { AuthService } from './settings/auth-service.js';
+import { RedisLimits } from './cluster/redis-limits.js';
+import { inProcessLimits, type LimitStore } from './settings/limits.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
 import { openStore, redactedUrl, type SqliteStore, type Store, type StoreOptions } from './store/index.js';
@@ -165,6 +167,17 @@ export async function startServer(
   }
   await store.watchOtherNodes((message, err) => logger.warn({ err }, message));
   let ready = false;
+  // Several nodes count the limits together in Redis; one node in its memory (docs/api.md#limits).
+  let redisLimits: RedisLimits | undefined;
+  if (config.redisUrl) {
+    try {
+      redisLimits = await RedisLimits.connect(config.redisUrl, logger);
+    } catch (err) {
+      store.close();
+      throw new ConfigError(`TRACKCONF_REDIS_URL: cannot connect to Redis: ${(err as Error).message}`);
+    }
+  }
+  const limits: LimitStore = redisLimits ?? inProcessLimits();
   const scrypt = new ScryptThreads(config.login.passwordChecks);
   const auth = new AuthService(store, {
     sessionIdleMs: config.sessionIdleDays * 86_400_000,
@@ -173,6 +186,7 @@ export async function startServer(
     passwordChecks: config.login.passwordChecks,
     passwordCheckQueue: config.login.passwordCheckQueue,
     deriveKey: scrypt.derive,
+    limits,
   });
   let broker: Broker;
   const metrics = new Metrics(
@@ -193,6 +207,7 @@ export async function startServer(
     bodyLimit: config.http.bodyLimit,
     rateLimitPerCredential: config.rateLimit.perCredential,
     rateLimitPerAddress: config.rateLimit.perAddress,
+    limits,
     requestTimeoutMs: config.http.requestTimeoutMs,
     headersTimeoutMs: config.http.headersTimeoutMs,
     corsOrigins: config.http.corsOrigins,
@@ -215,6 +230,7 @@ export async function startServer(
         listeners: specs,
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         connectsPerSecondPerAddress: config.mqtt.connectsPerSecondPerAddress,
+        limits,
         maxFiltersPerSubscribe: config.mqtt.maxFiltersPerSubscribe,
         maxSubscriptionsPerClient: config.mqtt.maxSubscriptionsPerClient,
         maxTopicLength: config.mqtt.maxTopicLength,
@@ -232,6 +248,7 @@ export async function startServer(
   } catch (err) {
     store.close();
     scrypt.close();
+    await redisLimits?.close();
     throw listenError(err, (port) => LISTENER_SETTING[specs.find((spec) => spec.port === port)?.name ?? 'mqtt']);
   }
   const trackers = new TrackerService(store, profiles, broker, undefined, logger);
@@ -245,6 +262,7 @@ export async function startServer(
     await Promise.allSettled([http.close(), https?.close(), broker.close()]);
     store.close();
     scrypt.close();
+    await redisLimits?.close();
     throw listenError(err, (port) => (port === config.tls.httpsPort && https ? 'TRACKCONF_HTTPS_PORT' : 'TRACKCONF_HTTP_PORT'));
   }
   const ports = {
@@ -275,6 +293,7 @@ export async function startServer(
         await broker.close();
         store.close();
         scrypt.close();
+        await redisLimits?.close();
       })();
       return closing;
     },

@@ -1,7 +1,8 @@
 import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from '../logger.js';
 import type { DeviceService } from '../settings/device-service.js';
-import { RateLimiter } from '../rate-limit.js';
+import type { RateLimit } from '../rate-limit.js';
+import { inProcessLimits, type LimitStore } from '../settings/limits.js';
 import { ThrottledAnswerLog } from './answer-log.js';
 import type { ConfigCache } from './config-cache.js';
 import { Identities, type Identity, type ObserverIdentity, type TrackerIdentity } from './identity.js';
@@ -29,6 +30,8 @@ export interface HookOptions {
   readonly now?: () => number;
   /** Counts what the broker refuses (the service's metrics, docs/operations.md#metrics). */
   readonly counters?: BrokerCounters;
+  /** Where the connect limit counts: this process unless given (src/settings/limits.ts). */
+  readonly limits?: LimitStore;
 }
 
 export interface BrokerCounters {
@@ -53,7 +56,7 @@ function remoteAddress(client: Client): string {
  */
 export class BrokerHooks {
   readonly identities = new Identities();
-  private readonly connects: RateLimiter;
+  private readonly connects: RateLimit;
   private readonly slowClients = new WeakSet<Client>();
   /** The subscriptions granted by `authorizeSubscribe` (the persistence stores these only). */
   private readonly grantedSubs = new WeakSet<object>();
@@ -65,16 +68,28 @@ export class BrokerHooks {
     private readonly options: HookOptions,
     private readonly log: Logger,
   ) {
-    this.connects = new RateLimiter(options.connectsPerSecondPerAddress, options.now);
+    this.connects = (options.limits ?? inProcessLimits()).rateLimit(
+      'mqtt-connect',
+      options.connectsPerSecondPerAddress,
+      options.now === undefined ? {} : { now: options.now },
+    );
     this.dropped = new ThrottledAnswerLog(log, options.answerLogIntervalMs ?? 60_000, options.now);
   }
 
   preConnect = (client: Client, _packet: unknown, done: (err: Error | null, ok: boolean) => void): void => {
     // no address lookup (a getpeername system call) when the per-address limit is off
-    if (!this.connects.enabled || this.connects.take(remoteAddress(client))) return done(null, true);
+    if (!this.connects.enabled) return done(null, true);
+    const allowed = this.connects.take(remoteAddress(client));
+    if (allowed === true) return done(null, true);
+    if (allowed === false) return this.tooManyConnects(done);
+    // counted by every node: answers later (src/cluster/redis-limits.ts)
+    void allowed.then((ok) => (ok ? done(null, true) : this.tooManyConnects(done)));
+  };
+
+  private tooManyConnects(done: (err: Error | null, ok: boolean) => void): void {
     this.options.counters?.rateLimited('mqtt');
     done(new Error('too many connections from this address'), false);
-  };
+  }
 
   authenticate = (
     client: Client,

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { ACTIONS, type Action, type Services } from './actions.js';
 import { deliver, errorAnswer, sendReply } from './answer.js';
 import { CallHandler, type RequestCounters } from './call.js';
+import type { LimitStore } from '../settings/limits.js';
 import { isObject } from '../json.js';
 import { FastPath } from './fast-path.js';
 import { AnswerHeaders, JSON_TYPE, PREFLIGHT_HEADERS, type CorsOrigins } from './headers.js';
@@ -20,6 +21,8 @@ export interface HttpOptions {
   readonly bodyLimit: number;
   readonly rateLimitPerCredential: number;
   readonly rateLimitPerAddress: number;
+  /** Where the rate limits count: this process unless given (several nodes: src/settings/limits.ts). */
+  readonly limits?: LimitStore;
   readonly requestTimeoutMs?: number;
   /** A client must send the whole request head within this (slowloris); checked about twice as often. */
   readonly headersTimeoutMs?: number;

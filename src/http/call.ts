@@ -5,7 +5,8 @@ import type { Principal } from '../settings/types.js';
 import type { Action, Services } from './actions.js';
 import { errorAnswer, okAnswer, type Answer } from './answer.js';
 import type { Route } from './routes.js';
-import { RateLimiter } from '../rate-limit.js';
+import type { RateLimit } from '../rate-limit.js';
+import { inProcessLimits, type LimitStore } from '../settings/limits.js';
 import { isObject, type Json } from '../json.js';
 
 /** hash in the body, else in the query, else `Authorization: NVX <hash>` (docs/api.md#credentials). */
@@ -34,17 +35,24 @@ export interface RequestCounters {
  * Synchronous for synchronous calls (read): the hot path makes no promise.
  */
 export class CallHandler {
-  private readonly perCredential: RateLimiter;
-  private readonly perAddress: RateLimiter;
+  private readonly perCredential: RateLimit;
+  private readonly perAddress: RateLimit;
   private readonly counters: RequestCounters | undefined;
 
   constructor(
     private readonly services: Services,
-    limits: { readonly rateLimitPerCredential: number; readonly rateLimitPerAddress: number; readonly counters?: RequestCounters | undefined },
+    limits: {
+      readonly rateLimitPerCredential: number;
+      readonly rateLimitPerAddress: number;
+      readonly counters?: RequestCounters | undefined;
+      /** Where the buckets count; this process unless given (src/settings/limits.ts). */
+      readonly limits?: LimitStore | undefined;
+    },
   ) {
     this.counters = limits.counters;
-    this.perCredential = new RateLimiter(limits.rateLimitPerCredential);
-    this.perAddress = new RateLimiter(limits.rateLimitPerAddress);
+    const store = limits.limits ?? inProcessLimits();
+    this.perCredential = store.rateLimit('credential', limits.rateLimitPerCredential);
+    this.perAddress = store.rateLimit('address', limits.rateLimitPerAddress);
   }
 
   /**
@@ -88,12 +96,40 @@ export class CallHandler {
       const hash = credentialOf(body, query, authorization);
       if (typeof hash !== 'string' || !TOKEN_PATTERN.test(hash)) throw new ApiError('wrongHash');
       principal = this.services.auth.authenticate(hash);
-      if (!this.perCredential.take(hash)) throw this.limited();
+      const allowed = this.perCredential.take(hash);
+      if (allowed === false) throw this.limited();
+      if (allowed !== true) return this.afterShared(allowed, action, body, query, ip, principal, true);
     }
+    return this.afterCredential(action, body, query, ip, principal);
+  }
+
+  private afterCredential(
+    action: Action,
+    body: Json,
+    query: Json | undefined,
+    ip: string | undefined,
+    principal: Principal | undefined,
+  ): string | Promise<string> {
     // fastify's request.ip is the socket's remoteAddress (no trustProxy): undefined once the client
     // is gone, one more key for the limiter, as it always was.
-    if (!this.perAddress.take(ip as string)) throw this.limited();
+    const allowed = this.perAddress.take(ip as string);
+    if (allowed === false) throw this.limited();
+    if (allowed !== true) return this.afterShared(allowed, action, body, query, ip, principal, false);
     return action.run(this.services, paramsOf(query, body), principal);
+  }
+
+  /** A limit counted by every node (src/cluster/redis-limits.ts) answers later: only then is this path async. */
+  private async afterShared(
+    allowed: Promise<boolean>,
+    action: Action,
+    body: Json,
+    query: Json | undefined,
+    ip: string | undefined,
+    principal: Principal | undefined,
+    addressNext: boolean,
+  ): Promise<string> {
+    if (!(await allowed)) throw this.limited();
+    return addressNext ? this.afterCredential(action, body, query, ip, principal) : action.run(this.services, paramsOf(query, body), principal);
   }
 
   private limited(): ApiError {

@@ -4,7 +4,8 @@ import { DUMMY_PASSWORD_HASH, digest, newToken, verifyPassword } from '../auth/c
 import { ApiError } from '../errors.js';
 import type { Store, UserRow } from '../store/index.js';
 import { EpochCache } from '../store/freshness.js';
-import { LoginThrottle } from './login-throttle.js';
+import type { LoginAttempt, LoginGate } from './login-throttle.js';
+import { inProcessLimits, type LimitStore } from './limits.js';
 import { userInfoView } from './views.js';
 import type { Clock, Principal } from './types.js';
 
@@ -18,6 +19,8 @@ export interface AuthOptions {
   /** Where scrypt runs; libuv's thread pool unless given. */
   readonly deriveKey?: DeriveKey;
   readonly clock?: Clock;
+  /** Where failed logins count: this process unless given (several nodes: src/settings/limits.ts). */
+  readonly limits?: LimitStore;
 }
 
 /** Refresh a session's last use at most this often: reads must not turn into writes. */
@@ -27,7 +30,7 @@ const TOUCH_EVERY_MS = 60_000;
 export class AuthService {
   /** Refused password checks (HTTP user/auth and MQTT observers), read by the metrics at scrape time. */
   readonly counters = { loginFailures: 0, loginThrottled: 0 };
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: LoginGate;
   private readonly passwordChecks: BoundedConcurrency;
   private readonly credentials = new EpochCache<string, { principal: Principal; lastUsedAt: number }>(50_000);
   private readonly now: Clock;
@@ -36,7 +39,7 @@ export class AuthService {
     private readonly store: Store,
     private readonly options: AuthOptions,
   ) {
-    this.throttle = new LoginThrottle(options.maxLoginFailures, options.loginWindowMs);
+    this.throttle = (options.limits ?? inProcessLimits()).loginThrottle(options.maxLoginFailures, options.loginWindowMs);
     this.passwordChecks = new BoundedConcurrency(options.passwordChecks ?? 2, options.passwordCheckQueue ?? 64);
     this.now = options.clock ?? Date.now;
   }
@@ -45,11 +48,21 @@ export class AuthService {
    * A password check that costs the same whether or not the login exists (no user enumeration),
    * counted against the login's failure window whichever protocol asks (HTTP user/auth, MQTT) from
    * the moment it is admitted: concurrent guesses cannot overtake the count. 'busy' when too many
-   * checks are running and waiting already (nothing was checked, nothing counted).
+   * checks are running and waiting already, or the count shared by several nodes cannot be reached
+   * (nothing was checked, nothing counted).
    */
   async checkPassword(login: string, password: string): Promise<UserRow | 'throttled' | 'busy' | undefined> {
     const user = this.store.users.findByLogin(login);
-    const attempt = this.throttle.begin(login, this.now());
+    const begun = this.throttle.begin(login, this.now());
+    let attempt: LoginAttempt | undefined;
+    if (begun instanceof Promise) {
+      // Shared by every node: when that count cannot be reached, no password is checked (docs/reliability.md#8-redis-unreachable).
+      try {
+        attempt = await begun;
+      } catch {
+        return 'busy';
+      }
+    } else attempt = begun;
     if (!attempt) {
       this.counters.loginThrottled++;
       return 'throttled';

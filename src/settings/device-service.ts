@@ -43,7 +43,10 @@ export interface DeviceServiceOptions {
 export class DeviceService {
   readonly counters: DeviceCounters = { acksApplied: 0, acksRejected: 0, acksStale: 0, reported: 0, malformed: 0, limited: 0 };
   private readonly now: Clock;
-  /** Answers per device: `burst` at once, then `perSecond`; idle for a minute, forgotten. */
+  /**
+   * Answers per device: `burst` at once, then `perSecond`; idle for a minute, forgotten. Counted by
+   * this node also when several serve: a tracker is connected to one node at a time (docs/api.md#limits).
+   */
   private readonly budget: RateLimiter;
   private readonly limits: AnswerLimits;
   private readonly log: ServiceLog;

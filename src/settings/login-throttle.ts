@@ -6,6 +6,15 @@ export interface LoginAttempt {
   cancel(): void;
 }
 
+/**
+ * Admits password checks for a login (docs/api.md#limits): this process's LoginThrottle, or one
+ * shared by every node (src/cluster/redis-limits.ts), which answers later and may reject when its
+ * store is unreachable.
+ */
+export interface LoginGate {
+  begin(login: string, now: number): LoginAttempt | undefined | Promise<LoginAttempt | undefined>;
+}
+
 interface LoginRecord {
   /** When each recent failure happened (oldest first). */
   failures: number[];
@@ -17,9 +26,10 @@ interface LoginRecord {
  * Failed logins per login within a sliding window (docs/api.md#userauth: 10 in 15 minutes → 105).
  * An attempt counts from the moment it is admitted, before its password is checked: a burst of
  * concurrent guesses gets at most `maxFailures` checks per window, the rest are refused at once,
- * the right password included. In memory on purpose: it protects this process's password checks.
+ * the right password included. In this process's memory unless the service runs on several nodes
+ * (src/settings/limits.ts).
  */
-export class LoginThrottle {
+export class LoginThrottle implements LoginGate {
   private readonly records = new Map<string, LoginRecord>();
 
   constructor(

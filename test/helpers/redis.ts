@@ -11,10 +11,13 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Debian's redis-server on a free loopback port in a temp folder, no persistence; stopped by pid at teardown. */
-export async function startRedis(t: Test): Promise<RedisServer> {
+/**
+ * Debian's redis-server on a free loopback port (or `port`: a restart where the last one was) in a
+ * temp folder, no persistence; stopped by pid at teardown.
+ */
+export async function startRedis(t: Test, options: { readonly port?: number } = {}): Promise<RedisServer> {
   const dir = tempDir(t);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -38,7 +38,7 @@ export class SyncPg {
    * Starts the thread and waits, without blocking, until it is connected: a thread's first moments
    * (loading its modules) may need this one's event loop, which a blocking wait would hold.
    */
-  static async open(url: string, applicationName: string, timeoutMs = 60_000): Promise<SyncPg> {
+  static async open(url: string, applicationName: string, timeoutMs = 20_000): Promise<SyncPg> {
     const connection = new SyncPg(url, applicationName, timeoutMs);
     const reply = await new Promise<Reply>((resolve, reject) => {
       connection.worker.once('error', reject);

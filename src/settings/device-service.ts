@@ -110,7 +110,7 @@ export class DeviceService {
 
   /** The store's freshness epoch: it moves when another process (another node) commits. */
   freshness(): number {
-    return this.store.freshness.current();
+    return this.store.freshness.current('versions');
   }
 
   latestConfig(deviceId: string): ConfigMessage | undefined {

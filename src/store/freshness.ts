@@ -6,8 +6,12 @@ export interface Freshness {
   own(changes: number): void;
   /** The next `current()` asks the database again (after a transaction or a write it must see). */
   recheck(): void;
-  /** The epoch now: a cache keeps an entry only while the epoch it was read at is current. */
-  current(): number;
+  /**
+   * The epoch now: a cache keeps an entry only while the epoch it was read at is current. Caches of
+   * settings versions and sync states ask for `'versions'`: another node's new version or tracker
+   * answer moves that epoch only, not the one of sessions, trackers and devices.
+   */
+  current(scope?: 'versions'): number;
 }
 
 /**

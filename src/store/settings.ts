@@ -173,7 +173,7 @@ export class SettingsRepository {
   sync(device: number): SyncRow {
     if (this.pending.length > 0) this.flushPending();
     const load = () => this.syncOf.get(device) ?? EMPTY_SYNC;
-    return this.syncCache.read(device, this.freshness.current(), load, !this.db.inTransaction)!;
+    return this.syncCache.read(device, this.freshness.current('versions'), load, !this.db.inTransaction)!;
   }
 
   /**
@@ -217,7 +217,7 @@ export class SettingsRepository {
    * (a tracker's answer is checked against it when it arrives).
    */
   currentVersion(device: number): number {
-    const epoch = this.freshness.current();
+    const epoch = this.freshness.current('versions');
     return (this.syncCache.get(device, epoch) ?? this.syncOf.get(device) ?? EMPTY_SYNC).version;
   }
 

@@ -36,7 +36,13 @@ let pid = 0;
 async function connected(): Promise<pg.Client> {
   if (client) return client;
   // bounded waits: the node's thread is held while a statement runs (docs/scaling.md#when-something-fails)
-  const fresh = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 5_000, query_timeout: 10_000, keepAlive: true });
+  const fresh = new pg.Client({
+    connectionString: url,
+    application_name: applicationName,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 10_000,
+    keepAlive: true,
+  });
   fresh.on('error', () => {
     // a lost connection: the next request connects again (an open transaction is lost with it)
     if (client === fresh) client = undefined;

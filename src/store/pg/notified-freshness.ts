@@ -7,8 +7,14 @@ import type { PgDb } from './pg-db.js';
  * as with SQLite. Inside a transaction, and while no listener hears the other nodes (a CLI command,
  * a lost listening connection), every call is a new epoch: nothing cached is trusted.
  */
+/** Tables whose changes only caches of versions and sync states depend on. */
+const VERSION_TABLES = new Set(['settings_versions', 'device_sync']);
+/** Tables no cache depends on. */
+const UNCACHED_TABLES = new Set(['device_acks', 'request_answers']);
+
 export class NotifiedFreshness implements Freshness {
   private epoch = 0;
+  private versionsEpoch = 0;
   private untrusted = 0;
   private ownChanges = 0;
   private lastTotalChanges: number;
@@ -26,23 +32,29 @@ export class NotifiedFreshness implements Freshness {
     // the counters are this process' own: nothing to ask the server
   }
 
-  /** Another node (or process) committed a change. */
-  changedElsewhere(): void {
-    this.epoch++;
+  /** Another node (or process) committed a change of `table`. */
+  changedElsewhere(table: string): void {
+    if (UNCACHED_TABLES.has(table)) return;
+    this.versionsEpoch++;
+    if (!VERSION_TABLES.has(table)) this.epoch++;
   }
 
   /** Whether other nodes' changes are heard; while not, nothing is cached. */
   setListening(listening: boolean): void {
     this.listening = listening;
     this.epoch++;
+    this.versionsEpoch++;
   }
 
-  current(): number {
+  current(scope?: 'versions'): number {
     if (!this.listening || this.db.inTransaction) return --this.untrusted;
     const total = this.db.totalChanges;
-    if (total - this.lastTotalChanges !== this.ownChanges) this.epoch++;
+    if (total - this.lastTotalChanges !== this.ownChanges) {
+      this.epoch++;
+      this.versionsEpoch++;
+    }
     this.lastTotalChanges = total;
     this.ownChanges = 0;
-    return this.epoch;
+    return scope === 'versions' ? this.versionsEpoch : this.epoch;
   }
 }

@@ -62,7 +62,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       listener = new ChangeListener({
         url,
         ownPid: () => connection.backendPid,
-        changed: () => freshness.changedElsewhere(),
+        changed: (table) => freshness.changedElsewhere(table),
         listening: (up) => freshness.setListening(up),
         warn,
       });

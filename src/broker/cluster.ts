@@ -53,7 +53,8 @@ export function redisEngines(url: string, log: Logger): ClusterEngines {
     close() {
       closing ??= (async () => {
         try {
-          await persistence.destroy(); // fails when aedes never set it up: the connection is closed below
+          // with Redis away its commands would wait for it forever: a node must still shut down
+          if (conn.status === 'ready') await persistence.destroy(); // fails when aedes never set it up
         } catch (err) {
           log.debug({ err }, 'redis persistence not destroyed');
         } finally {

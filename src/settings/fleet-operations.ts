@@ -93,6 +93,7 @@ export class FleetOperations {
         if (accepted) this.writer.publish(accepted);
         return answer;
       },
+      target.row.device,
     );
   }
 
@@ -106,6 +107,7 @@ export class FleetOperations {
     return this.writer.commit(
       () => this.writer.apply(change),
       (accepted) => ({ sync: this.writer.publish(accepted) }),
+      target.row.device,
     );
   }
 
@@ -151,7 +153,7 @@ export class FleetOperations {
         const results = targets.map((target) => {
           if ('failure' in target) return target.failure;
           try {
-            const done = this.store.transaction(() => this.writer.apply(target.change));
+            const done = this.writer.applyRetried(target.change);
             accepted.push(done);
             return { tracker_id: target.trackerId, success: true, sync: this.writer.syncOf(done) };
           } catch (err) {

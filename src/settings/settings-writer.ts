@@ -45,6 +45,8 @@ export interface Preview {
 }
 
 interface Job {
+  /** The device the write locks (its rows), or undefined for one that touches several. */
+  readonly device: number | undefined;
   readonly write: () => unknown;
   readonly after: (written: unknown) => unknown;
   readonly resolve: (answer: unknown) => void;
@@ -116,9 +118,10 @@ export class SettingsWriter {
    * savepoint so one that fails leaves the others as they would have been alone. Once the commit
    * is on disk (Store.durable), `after` runs (publishing) in arrival order and its result resolves.
    */
-  commit<W, R>(write: () => W, after: (written: W) => R): Promise<R> {
+  commit<W, R>(write: () => W, after: (written: W) => R, device?: number): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queued.push({
+        device,
         write,
         after: after as (written: unknown) => unknown,
         resolve: resolve as (answer: unknown) => void,
@@ -144,19 +147,10 @@ export class SettingsWriter {
     const batch = this.queued.splice(0);
     let outcomes: Outcome[];
     try {
-      outcomes = this.store.transaction(() =>
-        batch.map(({ write }): Outcome => {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              return { ok: true, written: this.store.transaction(write) };
-            } catch (err) {
-              // another node took this version number first: read the device again and take the next one
-              if (attempt < MAX_ATTEMPTS && this.store.isRetryable(err)) continue;
-              return { ok: false, err };
-            }
-          }
-        }),
-      );
+      outcomes = new Array<Outcome>(batch.length);
+      this.store.transaction(() => {
+        for (const i of this.writeOrder(batch)) outcomes[i] = this.retried(batch[i]!.write);
+      });
     } catch (err) {
       for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
       return;
@@ -170,6 +164,39 @@ export class SettingsWriter {
         for (const job of batch) job.reject(err);
       },
     );
+  }
+
+  /**
+   * Runs `write` in a savepoint; when another node took the version number first (Store.isRetryable)
+   * it runs again on the device's new latest version.
+   */
+  private retried(write: () => unknown): Outcome {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { ok: true, written: this.store.transaction(write) };
+      } catch (err) {
+        if (attempt < MAX_ATTEMPTS && this.store.isRetryable(err)) continue;
+        return { ok: false, err };
+      }
+    }
+  }
+
+  /**
+   * The order the batch's writes run in. With several nodes on one database, two batches that lock
+   * the same devices in different orders would deadlock (docs/scaling.md#versions): the writes run
+   * by device, a device's own in arrival order; answers and publishes keep the arrival order.
+   */
+  private writeOrder(batch: readonly Job[]): number[] {
+    const order = batch.map((_, i) => i);
+    if (this.store.backend !== 'postgres' || batch.length < 2) return order;
+    return order.sort((a, b) => (batch[a]!.device ?? -1) - (batch[b]!.device ?? -1) || a - b);
+  }
+
+  /** One change in its own savepoint, run again when another node took its version number first. */
+  applyRetried(change: Change): Accepted {
+    const outcome = this.retried(() => this.apply(change));
+    if (!outcome.ok) throw outcome.err;
+    return outcome.written as Accepted;
   }
 
   private finish(batch: readonly Job[], outcomes: readonly Outcome[]): void {

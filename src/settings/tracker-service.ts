@@ -65,7 +65,7 @@ export class TrackerService {
    */
   updateSettings(principal: Principal, trackerId: number, patch: Readonly<Record<string, unknown>>): SyncView {
     const change = this.checkUpdate(principal, trackerId, patch);
-    const accepted = this.store.transaction(() => this.writer.apply(change));
+    const accepted = this.store.transaction(() => this.writer.applyRetried(change));
     return this.writer.publish(accepted);
   }
 

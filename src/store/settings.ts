@@ -93,20 +93,23 @@ export class SettingsRepository {
     private readonly freshness: Freshness,
     /** Told after each new version is written (Store.settingsDurable). */
     private readonly versionWritten: () => void = () => undefined,
-    /** Each queued answer in a savepoint of its own: PostgreSQL refuses a transaction's rest after one failed statement. */
-    { savepointPerAnswer = false }: { savepointPerAnswer?: boolean } = {},
+    /**
+     * Each queued answer committed on its own (PostgreSQL): a transaction holding several devices'
+     * rows could deadlock with another node's versions of the same devices taken in another order.
+     */
+    { answerByAnswer = false }: { answerByAnswer?: boolean } = {},
   ) {
-    const alone = savepointPerAnswer ? db.transaction((write: () => void) => write()) : (write: () => void) => write();
-    this.writeBatch = db.transaction((batch: ReadonlyArray<() => void>) => {
+    const eachAnswer = (batch: ReadonlyArray<() => void>) => {
       for (const write of batch) {
         try {
-          alone(write);
+          write();
         } catch (err) {
           // One answer the database refuses is dropped alone; a busy database retries the turn.
           if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw err;
         }
       }
-    });
+    };
+    this.writeBatch = answerByAnswer ? eachAnswer : db.transaction(eachAnswer);
     this.syncOf = db.prepare<[number], SyncRow>(
       `SELECT version, settings, state, changed_at, delivered_at, applied_at, reason, reported
        FROM device_sync WHERE device = ?`,

@@ -54,6 +54,9 @@ interface Job {
 /** Tries of one change when other nodes keep writing the same device first (docs/scaling.md#versions). */
 const MAX_ATTEMPTS = 10;
 
+/** Thrown out of a batch's transaction to roll all of it back and run it again. */
+class BatchAgain extends Error {}
+
 type Outcome = { ok: true; written: unknown } | { ok: false; err: unknown };
 
 /**
@@ -142,24 +145,30 @@ export class SettingsWriter {
 
   private commitQueued(): void {
     const batch = this.queued.splice(0);
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.store.transaction(() =>
-        batch.map(({ write }): Outcome => {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              return { ok: true, written: this.store.transaction(write) };
-            } catch (err) {
-              // another node took this version number first: read the device again and take the next one
-              if (attempt < MAX_ATTEMPTS && this.store.isRetryable(err)) continue;
-              return { ok: false, err };
+    let outcomes: Outcome[] | undefined;
+    for (let round = 1; outcomes === undefined; round++) {
+      try {
+        outcomes = this.store.transaction(() =>
+          batch.map(({ write }): Outcome => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                return { ok: true, written: this.store.transaction(write) };
+              } catch (err) {
+                const retry = this.store.retryable(err);
+                // a deadlock with another node's batch: only rolling back all of this one frees what it waits for
+                if (retry === 'transaction' && round < MAX_ATTEMPTS) throw new BatchAgain();
+                // another node took this version number first: read the device again and take the next one
+                if (retry === 'write' && attempt < MAX_ATTEMPTS) continue;
+                return { ok: false, err };
+              }
             }
-          }
-        }),
-      );
-    } catch (err) {
-      for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
-      return;
+          }),
+        );
+      } catch (err) {
+        if (err instanceof BatchAgain) continue;
+        for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
+        return;
+      }
     }
     // Published and answered only once the commit is on disk (see Store.durable).
     const durable = this.store.durable();

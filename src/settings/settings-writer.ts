@@ -56,6 +56,9 @@ interface Job {
 /** Tries of one change when other nodes keep writing the same device first (docs/scaling.md#versions). */
 const MAX_ATTEMPTS = 10;
 
+/** Thrown out of a batch's transaction to roll all of it back and run it again. */
+class BatchAgain extends Error {}
+
 type Outcome = { ok: true; written: unknown } | { ok: false; err: unknown };
 
 /**
@@ -145,15 +148,19 @@ export class SettingsWriter {
 
   private commitQueued(): void {
     const batch = this.queued.splice(0);
-    let outcomes: Outcome[];
-    try {
-      outcomes = new Array<Outcome>(batch.length);
-      this.store.transaction(() => {
-        for (const i of this.writeOrder(batch)) outcomes[i] = this.retried(batch[i]!.write);
-      });
-    } catch (err) {
-      for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
-      return;
+    let outcomes: Outcome[] | undefined;
+    for (let round = 1; outcomes === undefined; round++) {
+      try {
+        const done = new Array<Outcome>(batch.length);
+        this.store.transaction(() => {
+          for (const i of this.writeOrder(batch)) done[i] = this.retried(batch[i]!.write, round);
+        });
+        outcomes = done;
+      } catch (err) {
+        if (err instanceof BatchAgain) continue;
+        for (const job of batch) job.reject(err); // the COMMIT failed: none of them is stored
+        return;
+      }
     }
     // Published and answered only once the commit is on disk (see Store.durable).
     const durable = this.store.durable();
@@ -167,15 +174,20 @@ export class SettingsWriter {
   }
 
   /**
-   * Runs `write` in a savepoint; when another node took the version number first (Store.isRetryable)
+   * Runs `write` in a savepoint; when another node took the version number first (Store.retryable)
    * it runs again on the device's new latest version.
    */
-  private retried(write: () => unknown): Outcome {
+  private retried(write: () => unknown, round = MAX_ATTEMPTS): Outcome {
     for (let attempt = 1; ; attempt++) {
       try {
         return { ok: true, written: this.store.transaction(write) };
       } catch (err) {
-        if (attempt < MAX_ATTEMPTS && this.store.isRetryable(err)) continue;
+        if (err instanceof BatchAgain) throw err;
+        const retry = this.store.retryable(err);
+        // a deadlock with another node's transaction: only rolling back all of this one frees what it waits for
+        if (retry === 'transaction' && round < MAX_ATTEMPTS) throw new BatchAgain();
+        // another node took this version number first: read the device again and take the next one
+        if (retry === 'write' && attempt < MAX_ATTEMPTS) continue;
         return { ok: false, err };
       }
     }

@@ -52,10 +52,12 @@ export interface Store {
   /** Why the store can no longer keep its promises (a WAL flush failed), else undefined. */
   failure(): string | undefined;
   /**
-   * Whether a transaction that failed with `err` may run again and succeed: another node wrote the
-   * same row first (PostgreSQL). Never with SQLite, whose writers queue.
+   * Whether a transaction that failed with `err` may run again and succeed (PostgreSQL; never with
+   * SQLite, whose writers queue): 'write' when another node wrote the same row first (run that write
+   * again), 'transaction' when PostgreSQL broke a deadlock with another node's transaction (run the
+   * whole outermost transaction again: the rows it locked before are what the other one waits for).
    */
-  isRetryable(err: unknown): boolean;
+  retryable(err: unknown): 'write' | 'transaction' | undefined;
   /** Starts hearing other nodes' commits so caches can be kept (PostgreSQL); resolves at once for SQLite. */
   watchOtherNodes(warn: (message: string, err: unknown) => void): Promise<void>;
   /**
@@ -134,7 +136,7 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
     durable: wal ? () => wal.durable() : () => undefined,
     settingsDurable: wal ? () => wal.durable(settingsWrittenAt) : () => undefined,
     failure: () => (wal?.failed ? 'database flush failed: restart the service' : undefined),
-    isRetryable: () => false,
+    retryable: () => undefined,
     watchOtherNodes: async () => undefined,
     claimNode: () => undefined,
     checkpointNow: () => checkpointer?.now(),

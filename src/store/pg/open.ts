@@ -18,7 +18,10 @@ const SCHEMA_LOCK = "hashtext('trackconf schema')";
 const NODES_LOCK = "hashtext('trackconf nodes')";
 
 /** SQLSTATEs after which a transaction may simply run again: unique violation, serialization failure, deadlock. */
-const RETRYABLE = new Set(['23505', '40001', '40P01']);
+/** Another node wrote the row first (unique violation, serialization failure): the write may run again. */
+const RETRY_WRITE = new Set(['23505', '40001']);
+/** deadlock_detected: this transaction was chosen to give way, all of it. */
+const RETRY_TRANSACTION = new Set(['40P01']);
 
 export interface PgStoreOptions {
   /** This process' name as PostgreSQL shows it (pg_stat_activity). */
@@ -57,7 +60,10 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     checkpointNow: () => undefined,
     walBytes: () => 0,
     failure: () => connection.failed,
-    isRetryable: (err) => RETRYABLE.has((err as { code?: unknown }).code as string),
+    retryable: (err) => {
+      const code = (err as { code?: unknown }).code as string;
+      return RETRY_WRITE.has(code) ? 'write' : RETRY_TRANSACTION.has(code) ? 'transaction' : undefined;
+    },
     async watchOtherNodes(warn) {
       listener = new ChangeListener({
         url,

@@ -35,16 +35,18 @@ export interface ClusterEngines {
 export function redisEngines(url: string, log: Logger): ClusterEngines {
   const mqemitter = require('mqemitter-redis') as (opts: object) => Emitter;
   const persistenceOf = require('aedes-persistence-redis') as (opts: object) => RedisPersistence;
-  // aedes' own emitter matches `#` on an empty level ([MQTT-4.7.1-3]): the same here
-  const mq = mqemitter({ connectionString: url, matchEmptyLevels: true });
   // ioredis reconnects by itself: an error is logged, never thrown (an unheard 'error' would be)
   const lost = (err: Error) => log.error({ err }, 'redis connection error (docs/mqtt.md#several-nodes)');
+  // while Redis is away a command fails after one reconnect attempt instead of waiting for it: an
+  // MQTT CONNECT is refused, not held, and the node can still shut down (docs/scaling.md#when-something-fails)
+  const connect = () => new Redis(url, { maxRetriesPerRequest: 1 }).on('error', lost);
+  const [subConn, pubConn, conn] = [connect(), connect(), connect()];
+  // aedes' own emitter matches `#` on an empty level ([MQTT-4.7.1-3]): the same here
+  const mq = mqemitter({ subConn, pubConn, matchEmptyLevels: true });
   mq.state.on('error', lost);
   const closeMq = mq.close.bind(mq);
   // aedes closes its emitter at the end of its close, but the session store still needs it then
   mq.close = (cb: () => void) => cb();
-  const conn = new Redis(url);
-  conn.on('error', lost);
   const persistence = persistenceOf({ conn });
   let closing: Promise<void> | undefined;
   return {
@@ -58,8 +60,9 @@ export function redisEngines(url: string, log: Logger): ClusterEngines {
         } catch (err) {
           log.debug({ err }, 'redis persistence not destroyed');
         } finally {
-          conn.disconnect();
-          await new Promise<void>((resolve) => closeMq(resolve));
+          // QUIT waits for a Redis that may be gone: at most a second, then the sockets are dropped
+          await Promise.race([new Promise<void>((resolve) => closeMq(resolve)), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+          for (const connection of [conn, subConn, pubConn]) connection.disconnect();
         }
       })();
       return closing;

@@ -111,7 +111,8 @@ export async function waitForPort(port: number, timeoutMs = 30_000, child?: Chil
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (or signal). */
 export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<number | string> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // a process killed by a signal has no exit code, only its signal
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', (code, signal) => {

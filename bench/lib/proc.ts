@@ -44,6 +44,13 @@ export function sampleProc(pid: number): ProcSample {
   return { cpuUs, rssKb: rss ? Number(rss[1]) : Number.NaN, at: performance.now() };
 }
 
+/** CPU time (µs) of the children a process has reaped (cutime + cstime): PostgreSQL's ended backends. */
+export function reapedChildrenCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * TICK_US;
+}
+
 /** Which CPUs a process may run on (`Cpus_allowed_list`). */
 export function cpusAllowed(pid: number | 'self'): string {
   try {

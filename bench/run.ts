@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--trackers N] [--profile] [--no-mosquitto] [--soak-seconds S]`
+ * (`npm run bench -- --cluster …`: several nodes, bench/cluster.ts)
  *
  * Runs the built service (`dist/src/cli/main.js serve`) as its own process pinned to core 0 and
  * drives it from this process, re-executed pinned to core 1 (taskset, when available). Baselines run
@@ -16,7 +17,8 @@ import { closedLoop, encodeRequest, pacedLoop, type HttpResponse } from './lib/h
 import { PhaseProfiler } from './lib/inspector.js';
 import { TASKSET, cpusAllowed, freePort, sampleProc, type ProcSample } from './lib/proc.js';
 import { Samples, ms, nowUs, sleep } from './lib/stats.js';
-import { BENCH_PROFILE, ROOT, benchFleet, ensureMosquitto, startMosquitto, startRawHttp, startService, type BenchTracker } from './lib/targets.js';
+import { DeliveryTracker, acceptedVersion, fullSettings, updateRequest } from './lib/updates.js';
+import { BENCH_PROFILE, ROOT, benchFleet, ensureMosquitto, startMosquitto, startRawHttp, startService } from './lib/targets.js';
 
 const SERVICE_CORE = TASKSET ? 0 : undefined;
 const LOAD_CORE = 1;
@@ -145,96 +147,6 @@ class Phase {
 function round(v: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
-}
-
-const key = (index: number, version: number) => index * 1_000_000 + version;
-
-// ---------------------------------------------------------------- trackconf workloads
-
-/**
- * Tracks every accepted update from the HTTP answer to the config message at the tracker: the
- * latest version the service acknowledged per device, and the delivery latency of each update.
- */
-class DeliveryTracker {
-  readonly latest: Int32Array;
-  private readonly sentAt = new Map<number, number>();
-  private readonly arrivedAt = new Map<number, number>();
-  samples: Samples | undefined;
-  accepted = 0;
-  delivered = 0;
-
-  constructor(size: number) {
-    this.latest = new Int32Array(size);
-  }
-
-  onAccepted(index: number, version: number, sentUs: number): void {
-    this.accepted++;
-    if (version > this.latest[index]!) this.latest[index] = version;
-    const k = key(index, version);
-    const arrived = this.arrivedAt.get(k);
-    if (arrived !== undefined) {
-      this.arrivedAt.delete(k);
-      this.delivered++;
-      this.samples?.add(arrived - sentUs);
-    } else this.sentAt.set(k, sentUs);
-  }
-
-  onConfig(index: number, version: number, atUs: number): void {
-    const k = key(index, version);
-    const sent = this.sentAt.get(k);
-    if (sent !== undefined) {
-      this.sentAt.delete(k);
-      this.delivered++;
-      this.samples?.add(atUs - sent);
-    } else if (version > 0) this.arrivedAt.set(k, atUs);
-  }
-
-  /** Accepted updates not yet seen at their tracker. */
-  get undelivered(): number {
-    return this.sentAt.size;
-  }
-
-  /** Waits until every accepted update reached its tracker (or `timeoutMs`). */
-  async drain(timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.sentAt.size > 0 && Date.now() < deadline) await sleep(20);
-    return this.sentAt.size;
-  }
-
-  resetOrphans(): void {
-    this.arrivedAt.clear();
-  }
-}
-
-/** A complete telfm settings object (its profile has no defaults: a first update must send every field). */
-function fullSettings(n: number) {
-  return {
-    tracking_angle: 30,
-    tracking_distance: 50 + (n % 1000),
-    tracking_interval: 30 + (n % 200),
-    on_stop_tracking_interval: 180,
-    sleep_mode: 'disabled',
-    stop_detection: 'ignition',
-  };
-}
-
-function updateRequest(port: number, hash: string, trackers: readonly BenchTracker[]) {
-  let n = 0;
-  return () => {
-    const index = Math.floor(Math.random() * trackers.length);
-    n++;
-    const body = JSON.stringify({ hash, tracker_id: trackers[index]!.trackerId, tracking_settings: fullSettings(n) });
-    return { bytes: encodeRequest(port, { method: 'POST', path: '/tracker/settings/tracking/update', body }), tag: index };
-  };
-}
-
-function acceptedVersion(res: HttpResponse): number | undefined {
-  try {
-    const body = JSON.parse(res.body.toString('utf8')) as { success?: boolean; sync?: { version?: number } };
-    return body.success === true ? body.sync?.version : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------- main
@@ -840,10 +752,14 @@ function pinSelf(): Promise<number> | undefined {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
-(pinSelf() ?? main()).then(
+/** `--cluster`: the several-nodes bench (bench/cluster.ts), which pins nothing. */
+const cluster = process.argv.includes('--cluster');
+const clusterMain = async () => (await import('./cluster.js')).main(process.argv.slice(2).filter((arg) => arg !== '--cluster'));
+
+(cluster ? clusterMain() : (pinSelf() ?? main())).then(
   (code) => {
     process.exitCode = code;
-    if (process.env.TRACKCONF_BENCH_PINNED === '1' || !TASKSET) setTimeout(() => process.exit(code), 100).unref();
+    if (cluster || process.env.TRACKCONF_BENCH_PINNED === '1' || !TASKSET) setTimeout(() => process.exit(code), 100).unref();
   },
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -47,6 +47,10 @@ class Tracker {
   waiter: Waiter | undefined;
   resolve: ((ok: boolean) => void) | undefined;
   dropping = false;
+  /** The port of the current (or last) connection. */
+  port = 0;
+  /** Between its SUBACK and the close of that connection. */
+  connected = false;
 
   constructor(
     readonly index: number,
@@ -73,6 +77,7 @@ export class Fleet {
   refusedSubacks = 0;
   configsReceived = 0;
   private ackApplied: boolean;
+  private failover: { port: number; window: number; queue: Tracker[]; active: number } | undefined;
 
   constructor(
     devices: readonly FleetDevice[],
@@ -135,6 +140,40 @@ export class Fleet {
     }
   }
 
+  /**
+   * From now on a tracker whose link drops (a dead node: not dropAll) reconnects to `port`, clean
+   * session and SUBSCRIBE again, with at most `window` handshakes in flight across the fleet and a
+   * retry 100 ms after a failed attempt: devices failing over to another node.
+   */
+  failoverTo(port: number, window: number): void {
+    this.failover = { port, window, queue: [], active: 0 };
+  }
+
+  /** Trackers connected (SUBACK received) to `port` right now. */
+  connectedTo(port: number): number {
+    return this.trackers.reduce((n, t) => n + (t.connected && t.port === port ? 1 : 0), 0);
+  }
+
+  private pumpFailover(): void {
+    const failover = this.failover;
+    if (!failover) return;
+    while (failover.active < failover.window && failover.queue.length > 0) {
+      const tracker = failover.queue.shift()!;
+      failover.active++;
+      void this.connectOne(tracker, { kind: 'suback' }, failover.port).then((ok) => {
+        failover.active--;
+        if (!ok) setTimeout(() => this.requeue(tracker), 100);
+        this.pumpFailover();
+      });
+    }
+  }
+
+  private requeue(tracker: Tracker): void {
+    if (tracker.dropping || !this.failover) return;
+    this.failover.queue.push(tracker);
+    this.pumpFailover();
+  }
+
   /** Trackers whose latest received version is below `expected(index)`. */
   behind(expected: (index: number) => number): number[] {
     return this.trackers.filter((t) => t.version < expected(t.index)).map((t) => t.index);
@@ -144,7 +183,7 @@ export class Fleet {
     return this.trackers[index]!.version;
   }
 
-  private connectOne(tracker: Tracker, waiter: Waiter): Promise<boolean> {
+  private connectOne(tracker: Tracker, waiter: Waiter, port = this.options.port): Promise<boolean> {
     return new Promise((resolve) => {
       tracker.dropping = false;
       tracker.waiter = waiter;
@@ -152,7 +191,9 @@ export class Fleet {
       tracker.firstConfigUs = 0;
       tracker.sessionVersion = 0;
       tracker.connectStartUs = nowUs();
-      const socket = connect({ port: this.options.port, host: '127.0.0.1', noDelay: true });
+      tracker.port = port;
+      tracker.connected = false;
+      const socket = connect({ port, host: '127.0.0.1', noDelay: true });
       const parser = mqttPacket.parser({ protocolVersion: 4 });
       tracker.socket = socket;
       tracker.parser = parser;
@@ -162,8 +203,11 @@ export class Fleet {
       socket.on('error', () => undefined);
       socket.on('close', () => {
         if (tracker.socket !== socket) return;
+        const wasConnected = tracker.connected;
+        tracker.connected = false;
         if (!tracker.dropping) this.unexpectedCloses++;
         this.finish(tracker, false);
+        if (wasConnected && !tracker.dropping) this.requeue(tracker);
       });
       socket.once('connect', () => {
         socket.write(
@@ -206,6 +250,7 @@ export class Fleet {
         return;
       case 'suback':
         tracker.subackUs = nowUs();
+        tracker.connected = packet.granted[0] !== 128;
         if (packet.granted[0] === 128) {
           this.refusedSubacks++;
           this.finish(tracker, false);

@@ -185,7 +185,9 @@ export async function pacedLoop(options: {
   durationMs: number;
   next: () => { bytes: Buffer; tag?: unknown };
   onResponse?: (res: HttpResponse, scheduledUs: number, tag: unknown) => boolean;
-}): Promise<LoadResult & { late_starts: number }> {
+  /** No request is sent once this much time has passed since the start (a target far slower than `rate`); those left count as `unsent`. */
+  stopAfterMs?: number;
+}): Promise<LoadResult & { late_starts: number; unsent: number }> {
   const conns = await openConnections(options.port, options.connections);
   const idle = [...conns];
   const waiting: Array<() => void> = [];
@@ -220,8 +222,16 @@ export async function pacedLoop(options: {
     return conn;
   };
 
+  const giveUpAt = options.stopAfterMs === undefined ? Infinity : start + options.stopAfterMs * 1000;
+  let unsent = 0;
   const fire = async (scheduled: number) => {
     const conn = await acquire();
+    if (nowUs() > giveUpAt) {
+      unsent++;
+      idle.push(conn);
+      waiting.shift()?.();
+      return;
+    }
     const { bytes, tag } = options.next();
     try {
       const res = await conn.send(bytes);
@@ -264,5 +274,6 @@ export async function pacedLoop(options: {
     req_per_s: requests / elapsed,
     latency: samples.summary(),
     late_starts: lateStarts,
+    unsent,
   };
 }

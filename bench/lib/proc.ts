@@ -44,6 +44,13 @@ export function sampleProc(pid: number): ProcSample {
   return { cpuUs, rssKb: rss ? Number(rss[1]) : Number.NaN, at: performance.now() };
 }
 
+/** CPU time (µs) of the children a process has reaped (cutime + cstime): PostgreSQL's ended backends. */
+export function reapedChildrenCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * TICK_US;
+}
+
 /** Which CPUs a process may run on (`Cpus_allowed_list`). */
 export function cpusAllowed(pid: number | 'self'): string {
   try {
@@ -111,7 +118,8 @@ export async function waitForPort(port: number, timeoutMs = 30_000, child?: Chil
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (or signal). */
 export function stopProcess(child: ChildProcess, graceMs = 15_000): Promise<number | string> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // a process killed by a signal has no exit code, only its signal
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode!);
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', (code, signal) => {

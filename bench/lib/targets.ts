@@ -1,5 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HttpConnection, encodeRequest } from './http-load.js';
 import { freePort, spawnPinned, stopProcess, waitForPort, which } from './proc.js';
@@ -58,12 +58,33 @@ export async function startService(options: {
   log: (msg: string) => void;
 }): Promise<ServiceProcess> {
   const db = join(options.dir, 'trackconf.db');
-  const file = join(options.dir, 'fleet.json');
+  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const env = { ...serviceEnv(db, httpPort, mqttPort), ...NO_RATE_LIMITS };
+  const importSeconds = importFleet(options.dir, options.fleet, env);
+  options.log(`imported ${options.fleet.length} trackers in ${importSeconds.toFixed(1)} s`);
+  const node = await serveNode({
+    env,
+    httpPort,
+    mqttPort,
+    core: options.core,
+    nodeArgs: options.nodeArgs,
+    cwd: options.dir,
+    logFile: join(options.dir, 'service.log'),
+  });
+  return { ...node, importSeconds };
+}
+
+/** The bench measures the service, not its limits: rate limits off (docs/configuration.md). */
+export const NO_RATE_LIMITS = { TRACKCONF_RATE_LIMIT: '0', TRACKCONF_RATE_LIMIT_PER_ADDRESS: '0' } as const;
+
+/** Writes the bench user and `fleet` to `dir`/fleet.json and runs `trackconf import` with `env`; returns its seconds. */
+export function importFleet(dir: string, fleet: readonly BenchTracker[], env: NodeJS.ProcessEnv): number {
+  const file = join(dir, 'fleet.json');
   writeFileSync(
     file,
     JSON.stringify({
       users: [BENCH_USER],
-      trackers: options.fleet.map((t) => ({
+      trackers: fleet.map((t) => ({
         id: t.trackerId,
         owner: BENCH_USER.login,
         label: `Bench ${t.trackerId}`,
@@ -73,34 +94,53 @@ export async function startService(options: {
       })),
     }),
   );
-  const [httpPort, mqttPort] = [await freePort(), await freePort()];
-  const env = { ...serviceEnv(db, httpPort, mqttPort), TRACKCONF_RATE_LIMIT: '0', TRACKCONF_RATE_LIMIT_PER_ADDRESS: '0' };
   const t0 = performance.now();
   const imported = spawnSync(process.execPath, [MAIN, 'import', file], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (imported.status !== 0) throw new Error(`trackconf import failed (${imported.status}): ${imported.stderr}`);
-  const importSeconds = (performance.now() - t0) / 1000;
-  options.log(`imported ${options.fleet.length} trackers in ${importSeconds.toFixed(1)} s`);
-  const out = openSync(join(options.dir, 'service.log'), 'a');
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * `trackconf serve` with `env` (whose HTTP and MQTT ports are `httpPort` and `mqttPort`) on `core`,
+ * its output appended to `logFile`; resolves once /health answers and the bench user is signed in.
+ */
+export async function serveNode(options: {
+  env: NodeJS.ProcessEnv;
+  httpPort: number;
+  mqttPort: number;
+  core: number | undefined;
+  nodeArgs?: readonly string[] | undefined;
+  cwd: string;
+  logFile: string;
+}): Promise<Omit<ServiceProcess, 'importSeconds'>> {
+  const { httpPort, mqttPort } = options;
+  const out = openSync(options.logFile, 'a');
   const child = spawnPinned(options.core, process.execPath, [...(options.nodeArgs ?? []), MAIN, 'serve'], {
-    env,
+    env: options.env,
     stdio: ['ignore', out, out],
-    cwd: options.dir,
+    cwd: options.cwd,
   });
-  await waitForPort(httpPort, 30_000, child);
-  await waitForPort(mqttPort, 30_000, child);
-  const conn = new HttpConnection(httpPort);
-  await conn.open();
-  for (let i = 0; ; i++) {
-    const health = await conn.send(encodeRequest(httpPort, { method: 'GET', path: '/health' }));
-    if (health.status === 200) break;
-    if (i > 100) throw new Error('service never became ready');
-    await sleep(100);
+  closeSync(out);
+  try {
+    await waitForPort(httpPort, 30_000, child);
+    await waitForPort(mqttPort, 30_000, child);
+    const conn = new HttpConnection(httpPort);
+    await conn.open();
+    for (let i = 0; ; i++) {
+      const health = await conn.send(encodeRequest(httpPort, { method: 'GET', path: '/health' }));
+      if (health.status === 200) break;
+      if (i > 100) throw new Error('service never became ready');
+      await sleep(100);
+    }
+    const auth = await conn.send(encodeRequest(httpPort, { method: 'POST', path: '/user/auth', body: JSON.stringify(BENCH_USER) }));
+    conn.close();
+    const hash = (JSON.parse(auth.body.toString('utf8')) as { hash?: string }).hash;
+    if (!hash) throw new Error(`user/auth failed: ${auth.body.toString('utf8')}`);
+    return { child, pid: child.pid!, httpPort, mqttPort, hash, stop: () => stopProcess(child, 60_000) };
+  } catch (err) {
+    await stopProcess(child, 5_000);
+    throw err;
   }
-  const auth = await conn.send(encodeRequest(httpPort, { method: 'POST', path: '/user/auth', body: JSON.stringify(BENCH_USER) }));
-  conn.close();
-  const hash = (JSON.parse(auth.body.toString('utf8')) as { hash?: string }).hash;
-  if (!hash) throw new Error(`user/auth failed: ${auth.body.toString('utf8')}`);
-  return { child, pid: child.pid!, httpPort, mqttPort, importSeconds, hash, stop: () => stopProcess(child, 60_000) };
 }
 
 export interface SimpleProcess {

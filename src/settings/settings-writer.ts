@@ -148,6 +148,9 @@ export class SettingsWriter {
 
   private commitQueued(): void {
     const batch = this.queued.splice(0);
+    // the trackers' queued answers first, on their own: inside the batch they would lock their devices'
+    // rows out of the batch's device order (docs/scaling.md#versions)
+    this.store.settings.flushPending();
     let outcomes: Outcome[] | undefined;
     for (let round = 1; outcomes === undefined; round++) {
       try {

@@ -99,10 +99,14 @@ export class SettingsRepository {
      */
     { answerByAnswer = false }: { answerByAnswer?: boolean } = {},
   ) {
+    // inside another transaction (a read of the sync state flushes the answers first) each one in a
+    // savepoint: PostgreSQL refuses the rest of a transaction after one failed statement
+    const savepointed = db.transaction((write: () => void) => write());
+    const alone = answerByAnswer ? (write: () => void) => (db.inTransaction ? savepointed(write) : write()) : (write: () => void) => write();
     const eachAnswer = (batch: ReadonlyArray<() => void>) => {
       for (const write of batch) {
         try {
-          write();
+          alone(write);
         } catch (err) {
           // One answer the database refuses is dropped alone; a busy database retries the turn.
           if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw err;

@@ -18,7 +18,7 @@ import { freePort, reapedChildrenCpuUs, sampleProc } from './lib/proc.js';
 import { type PostgresServer, type RedisServer, startPostgresServer, startRedisServer } from './lib/servers.js';
 import { Samples, ms, nowUs, sleep } from './lib/stats.js';
 import { NO_RATE_LIMITS, ROOT, benchFleet, importFleet, serveNode, serviceEnv } from './lib/targets.js';
-import { DeliveryTracker, acceptedVersion, fullSettings, updateRequest } from './lib/updates.js';
+import { DeliveryTracker, acceptedVersion, fullSettings, updateBytes, updateRequest } from './lib/updates.js';
 
 interface Options {
   quick: boolean;
@@ -260,8 +260,7 @@ async function run(
         durationMs: 300_000,
         next: () => {
           const index = seedNext++;
-          const body = JSON.stringify({ hash: node.hash, tracker_id: trackers[index]!.trackerId, tracking_settings: fullSettings(index) });
-          return { bytes: encodeRequest(node.httpPort, { method: 'POST', path: '/tracker/settings/tracking/update', body }), tag: index };
+          return { bytes: updateBytes(node.httpPort, node.hash, trackers[index]!.trackerId, index), tag: index };
         },
         onResponse: onUpdate,
         stopWhen: () => seedNext >= trackers.length,

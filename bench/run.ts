@@ -17,7 +17,7 @@ import { closedLoop, encodeRequest, pacedLoop, type HttpResponse } from './lib/h
 import { PhaseProfiler } from './lib/inspector.js';
 import { TASKSET, cpusAllowed, freePort, sampleProc, type ProcSample } from './lib/proc.js';
 import { Samples, ms, nowUs, sleep } from './lib/stats.js';
-import { DeliveryTracker, acceptedVersion, fullSettings, updateRequest } from './lib/updates.js';
+import { DeliveryTracker, acceptedVersion, fullSettings, updateBytes, updateRequest } from './lib/updates.js';
 import { BENCH_PROFILE, ROOT, benchFleet, ensureMosquitto, startMosquitto, startRawHttp, startService } from './lib/targets.js';
 
 const SERVICE_CORE = TASKSET ? 0 : undefined;
@@ -248,8 +248,7 @@ async function main(): Promise<number> {
     durationMs: 120_000,
     next: () => {
       const index = unconfigured[seedNext++]!;
-      const body = JSON.stringify({ hash: service.hash, tracker_id: trackers[index]!.trackerId, tracking_settings: fullSettings(index) });
-      return { bytes: encodeRequest(service.httpPort, { method: 'POST', path: '/tracker/settings/tracking/update', body }), tag: index };
+      return { bytes: updateBytes(service.httpPort, service.hash, trackers[index]!.trackerId, index), tag: index };
     },
     onResponse: onUpdate,
     stopWhen: () => seedNext >= unconfigured.length,
@@ -461,14 +460,7 @@ async function main(): Promise<number> {
           JSON.stringify({
             version,
             profile: BENCH_PROFILE,
-            settings: {
-              tracking_angle: 30,
-              tracking_distance: 50 + (i % 1000),
-              tracking_interval: 30 + (i % 200),
-              on_stop_tracking_interval: 180,
-              sleep_mode: 'disabled',
-              stop_detection: 'ignition',
-            },
+            settings: fullSettings(i),
             changed_at: new Date().toISOString(),
           }),
         );

@@ -76,13 +76,18 @@ export function fullSettings(n: number) {
   };
 }
 
+/** The bytes of one update call: tracker `trackerId` gets `fullSettings(n)`. */
+export function updateBytes(port: number, hash: string, trackerId: number, n: number): Buffer {
+  const body = JSON.stringify({ hash, tracker_id: trackerId, tracking_settings: fullSettings(n) });
+  return encodeRequest(port, { method: 'POST', path: '/tracker/settings/tracking/update', body });
+}
+
 export function updateRequest(port: number, hash: string, trackers: readonly BenchTracker[]) {
   let n = 0;
   return () => {
     const index = Math.floor(Math.random() * trackers.length);
     n++;
-    const body = JSON.stringify({ hash, tracker_id: trackers[index]!.trackerId, tracking_settings: fullSettings(n) });
-    return { bytes: encodeRequest(port, { method: 'POST', path: '/tracker/settings/tracking/update', body }), tag: index };
+    return { bytes: updateBytes(port, hash, trackers[index]!.trackerId, n), tag: index };
   };
 }
 

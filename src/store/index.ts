@@ -120,12 +120,7 @@ export function openStore(file: string, options: StoreOptions = {}): SqliteStore
     backend: 'sqlite',
     db,
     freshness,
-    users: new UserRepository(db, writes, freshness),
-    trackers: new TrackerRepository(db, writes, freshness),
-    settings,
-    provisioning: new ProvisioningRepository(db, writes),
-    groups: new GroupRepository(db, writes),
-    requests: new RequestRepository(db, freshness, writes),
+    ...repositories(db, writes, freshness, settings),
     transaction: <T>(fn: () => T): T => {
       try {
         return inTransaction.immediate(fn) as T;
@@ -158,6 +153,18 @@ function fileBytes(file: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The repositories over one connection, the same for both backends (the settings one is built by the caller). */
+export function repositories(db: SqlDb, writes: Writes, freshness: Freshness, settings: SettingsRepository) {
+  return {
+    users: new UserRepository(db, writes, freshness),
+    trackers: new TrackerRepository(db, writes, freshness),
+    settings,
+    provisioning: new ProvisioningRepository(db, writes),
+    groups: new GroupRepository(db, writes),
+    requests: new RequestRepository(db, freshness, writes),
+  };
 }
 
 /** A database URL fit for logs: the password replaced by `***`. */

@@ -1,11 +1,6 @@
 import { MIGRATIONS } from '../migrations.js';
-import type { Store } from '../index.js';
-import { GroupRepository } from '../groups.js';
-import { ProvisioningRepository } from '../provisioning.js';
-import { RequestRepository } from '../requests.js';
+import { repositories, type Store } from '../index.js';
 import { SettingsRepository } from '../settings.js';
-import { TrackerRepository } from '../trackers.js';
-import { UserRepository } from '../users.js';
 import { Writes } from '../writes.js';
 import { ChangeListener } from './change-listener.js';
 import { PG_MIGRATIONS } from './migrations.js';
@@ -47,12 +42,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     backend: 'postgres',
     db,
     freshness,
-    users: new UserRepository(db, writes, freshness),
-    trackers: new TrackerRepository(db, writes, freshness),
-    settings,
-    provisioning: new ProvisioningRepository(db, writes),
-    groups: new GroupRepository(db, writes),
-    requests: new RequestRepository(db, freshness, writes),
+    ...repositories(db, writes, freshness, settings),
     transaction: db.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
     // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit on)
     durable: () => undefined,

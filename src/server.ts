@@ -11,13 +11,11 @@ import { buildHttpApp, type HttpOptions } from './http/app.js';
 import { loadModels, loadProfiles, type ProfileRegistry } from './profiles/index.js';
 import { ScryptThreads } from './auth/scrypt-threads.js';
 import { AuthService } from './settings/auth-service.js';
-import { RedisLimits } from './cluster/redis-limits.js';
+import type { RedisLimits } from './cluster/redis-limits.js';
 import { inProcessLimits, type LimitStore } from './settings/limits.js';
 import { DeviceService } from './settings/device-service.js';
 import { TrackerService } from './settings/tracker-service.js';
 import { openStore, redactedUrl, type SqliteStore, type Store, type StoreOptions } from './store/index.js';
-import { openPgStore } from './store/pg/open.js';
-import { PgError } from './store/pg/sync-pg.js';
 import type { Fsync } from './store/wal-sync.js';
 import { createLogger, defaultNodeId } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -72,6 +70,8 @@ function withModels<S extends Store>(store: S, config: Readonly<Config>, profile
 
 /** The PostgreSQL store; a database that cannot be reached stops the start as a ConfigError (without the password). */
 async function openPostgres(url: string): Promise<Store> {
+  // loaded only here: one node on SQLite never loads a PostgreSQL client
+  const [{ openPgStore }, { PgError }] = await Promise.all([import('./store/pg/open.js'), import('./store/pg/sync-pg.js')]);
   try {
     return await openPgStore(url, { applicationName: 'trackconf' });
   } catch (err) {
@@ -171,6 +171,7 @@ export async function startServer(
   let redisLimits: RedisLimits | undefined;
   if (config.redisUrl) {
     try {
+      const { RedisLimits } = await import('./cluster/redis-limits.js');
       redisLimits = await RedisLimits.connect(config.redisUrl, logger);
     } catch (err) {
       store.close();

@@ -4,7 +4,6 @@ import type { DeviceService } from '../settings/device-service.js';
 import type { ConfigMessage, ConfigPublisher } from '../settings/types.js';
 import { installAedesInternals, type LeanClients } from './aedes-internals/index.js';
 import type { Followed } from './aedes-internals/guard.js';
-import { redisEngines } from './cluster.js';
 import { ConfigCache } from './config-cache.js';
 import { BrokerHooks, type HookOptions } from './hooks.js';
 import { PACKET_HEADROOM_BYTES, startListener, type Listener, type ListenerSpec } from './listeners.js';
@@ -42,7 +41,8 @@ const CLUSTER_BLOCKED_CHECK_MS = 250;
 
 /** The embedded MQTT broker (docs/mqtt.md), wired to the device service. */
 export async function startBroker(devices: DeviceService, options: BrokerOptions, log: Logger): Promise<Broker> {
-  const engines = options.redisUrl ? redisEngines(options.redisUrl, log) : undefined;
+  // loaded only with Redis: one node never loads a Redis client
+  const engines = options.redisUrl ? (await import('./cluster.js')).redisEngines(options.redisUrl, log) : undefined;
   // several nodes: a config another node wrote must not be served from this node's cache
   const configs = new ConfigCache(devices, engines && (() => devices.freshness()));
   const hooks = new BrokerHooks(devices, configs, options, log);

@@ -1,23 +1,7 @@
-import { spawn } from 'node:child_process';
 import t from 'tap';
-import { builtCli, ROOT } from '../helpers/cli.js';
+import { runSimulate } from '../helpers/cli.js';
 import { ALICE, NUMBERS, TELFM, VALID_TELFM } from '../helpers/fleet.js';
 import { get, login, post, startTestServer } from '../helpers/server.js';
-
-function simulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [builtCli(), 'simulate', ...args], { cwd: ROOT, env: { ...process.env, TRACKCONF_CONFIG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 t.test('simulate: trackers apply and acknowledge their config, and read shows applied', async (t) => {
   const { url, server } = await startTestServer(t);
@@ -26,7 +10,7 @@ t.test('simulate: trackers apply and acknowledge their config, and read shows ap
   const numbers = { tracking_interval: 5, tracking_distance: 2.5, tracking_angle: 30, on_stop_tracking_interval: 60, sleep_mode: 'enabled' };
   t.equal((await post(url, 'tracker/settings/tracking/update', { hash, tracker_id: NUMBERS.trackerId, tracking_settings: numbers })).body.success, true);
 
-  const result = await simulate([
+  const result = await runSimulate([
     '--url',
     `mqtt://127.0.0.1:${server.ports.mqtt}`,
     '--device',
@@ -55,13 +39,13 @@ t.test('simulate: trackers apply and acknowledge their config, and read shows ap
 });
 
 t.test('simulate: wrong arguments and unreachable brokers are reported', async (t) => {
-  const bad = await simulate(['--device', 'no-secret']);
+  const bad = await runSimulate(['--device', 'no-secret']);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /--device wants <device_id>:<secret>/);
-  const count = await simulate(['--count', '99']);
+  const count = await runSimulate(['--count', '99']);
   t.equal(count.code, 1);
   t.match(count.stderr, /--count wants 1 to \d+/);
-  const refused = await simulate(['--url', 'mqtt://127.0.0.1:1', '--device', 'x:y']);
+  const refused = await runSimulate(['--url', 'mqtt://127.0.0.1:1', '--device', 'x:y']);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /could not connect to mqtt:\/\/127\.0\.0\.1:1/);
 });

@@ -3,12 +3,11 @@
  * `demo` and `serve` (and wins over TRACKCONF_DB), `backup` points at pg_dump, a second import
  * migrates nothing. One PostgreSQL server for the file, a fresh database per test.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import tap, { type Test } from 'tap';
-import { builtCli, ROOT, runCli } from '../helpers/cli.js';
+import { runCli, runSimulate } from '../helpers/cli.js';
 import { fleetFile } from '../helpers/fleet.js';
 import { startNode } from '../helpers/nodes.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
@@ -108,28 +107,12 @@ tap.test('demo on PostgreSQL seeds idempotently; its credentials work on a serve
   t.notOk(existsSync(sqlite), 'serve did not create the SQLite file either');
 });
 
-/** `simulate` until every tracker has applied its config. */
-function simulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [builtCli(), 'simulate', ...args], { cwd: ROOT, env: { ...process.env, TRACKCONF_CONFIG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 tap.test('simulate against a node on PostgreSQL: the demo trackers apply their config, read shows applied', async (t) => {
   const url = await freshDatabase();
   const { run } = cliOn(t, url);
   t.equal(run('demo', '--json').code, 0, 'demo');
   const node = await startNode(t, { name: 'sim', env: { TRACKCONF_DATABASE_URL: url, TRACKCONF_LOG_LEVEL: 'warn' } });
-  const result = await simulate(['--url', node.mqttUrl, '--count', String(DEMO_DEVICES.length), '--until-applied', '--json']);
+  const result = await runSimulate(['--url', node.mqttUrl, '--count', String(DEMO_DEVICES.length), '--until-applied', '--json']);
   t.equal(result.code, 0, `exit 0 (${result.stderr.trim()})`);
   const applied = result.stdout
     .trim()

@@ -67,6 +67,8 @@ export async function startListener(broker: Aedes, spec: ListenerSpec, onConnect
       else res.writeHead(404, SECURITY_HEADERS).end();
     });
     const wss = new WebSocketServer({ server: http, path: WS_PATH, maxPayload: 1024 * 1024 });
+    // ws re-emits the HTTP server's errors (a port in use) on itself: `listen` below reports them
+    wss.on('error', () => undefined);
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());

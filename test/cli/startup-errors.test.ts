@@ -62,6 +62,14 @@ t.test('a port in use: the HTTP port, the MQTT port', async (t) => {
     new RegExp(`TRACKCONF_MQTT_PORT 127\\.0\\.0\\.1:${mqtt}: cannot listen: the port is already in use`),
     'MQTT port in use',
   );
+  // the WebSocket listener's server errors are re-emitted by ws: once uncaught, a stack trace
+  const ws = await occupiedPort(t);
+  oneReadableLine(
+    t,
+    serve(join(dir, 'c.db'), { TRACKCONF_MQTT_WS_PORT: String(ws) }),
+    new RegExp(`TRACKCONF_MQTT_WS_PORT 127\\.0\\.0\\.1:${ws}: cannot listen: the port is already in use`),
+    'WebSocket port in use',
+  );
 });
 
 t.test('a TRACKCONF_DB that cannot hold a database', async (t) => {

@@ -66,18 +66,29 @@ export function refusePublicPorts(config: Readonly<Config>): void {
 /** A real server on loopback ports with a fresh SQLite file, closed when the test ends. */
 export async function startTestServer(t: Test, options: StartOptions = {}): Promise<TestServer> {
   const dbFile = options.dbFile ?? join(tempDir(t), 'trackconf.db');
-  const wsPort = await freePort();
   const pgUrl = process.env.TRACKCONF_TEST_POSTGRES === '1' && !options.dbFile ? await freshPostgresDatabase() : undefined;
-  const loopback = {
-    db: dbFile,
-    ...(pgUrl && { databaseUrl: pgUrl }),
-    http: { host: '127.0.0.1', port: 0 },
-    mqtt: { host: '127.0.0.1', port: 0, wsPort },
-    logLevel: 'silent',
+  const start = async () => {
+    const loopback = {
+      db: dbFile,
+      ...(pgUrl && { databaseUrl: pgUrl }),
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { host: '127.0.0.1', port: 0, wsPort: await freePort() },
+      logLevel: 'silent',
+    };
+    const config = loadConfig({}, deepMerge(loopback, options.config ?? {}));
+    refusePublicPorts(config);
+    return startServer(config, { ...(options.fsync && { fsync: options.fsync }), ...(options.clock && { clock: options.clock }) });
   };
-  const config = loadConfig({}, deepMerge(loopback, options.config ?? {}));
-  refusePublicPorts(config);
-  const server = await startServer(config, { ...(options.fsync && { fsync: options.fsync }), ...(options.clock && { clock: options.clock }) });
+  // a port free a moment ago may be taken meanwhile by a server another test process starts: pick again
+  let server: Server;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      server = await start();
+      break;
+    } catch (err) {
+      if (attempt === 3 || !/already in use/.test((err as Error).message)) throw err;
+    }
+  }
   t.teardown(() => server.close());
   const fleet = options.fleet === undefined ? fleetFile() : options.fleet;
   if (fleet !== null) await provision(server.store, server.profiles, fleet);

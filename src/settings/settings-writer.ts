@@ -88,6 +88,7 @@ export class SettingsWriter {
 
   /** Checks (1001, 7) against the latest version and appends the next one. Call inside a transaction. */
   apply(change: Change): Accepted {
+    this.store.settings.lockForNewVersion(change.row.device);
     const { sync, value } = this.evaluate(change);
     const version = sync.version + 1;
     this.store.settings.appendVersion(change.row.device, version, JSON.stringify(value), change.principal.userId, change.changedAt, change.source, sync);

@@ -86,6 +86,7 @@ export class SettingsRepository {
   private flushScheduled = false;
   /** Made once: db.transaction() builds four wrappers each time (~6 µs a turn). */
   private readonly writeBatch;
+  private readonly lockStmt;
 
   constructor(
     private readonly db: Db,
@@ -97,8 +98,10 @@ export class SettingsRepository {
      * Each queued answer committed on its own (PostgreSQL): a transaction holding several devices'
      * rows could deadlock with another node's versions of the same devices taken in another order.
      */
-    { answerByAnswer = false }: { answerByAnswer?: boolean } = {},
+    { answerByAnswer = false, lockDevices = false }: { answerByAnswer?: boolean; lockDevices?: boolean } = {},
   ) {
+    // another node's transaction may be writing the same device: wait for it before reading its latest version
+    this.lockStmt = lockDevices ? db.prepare<[number]>('SELECT 1 FROM devices WHERE id = ? FOR UPDATE') : undefined;
     // inside another transaction (a read of the sync state flushes the answers first) each one in a
     // savepoint: PostgreSQL refuses the rest of a transaction after one failed statement
     const savepointed = db.transaction((write: () => void) => write());
@@ -181,6 +184,14 @@ export class SettingsRepository {
     if (this.pending.length > 0) this.flushPending();
     const load = () => this.syncOf.get(device) ?? EMPTY_SYNC;
     return this.syncCache.read(device, this.freshness.current('versions'), load, !this.db.inTransaction)!;
+  }
+
+  /**
+   * Before a version is chosen (inside its transaction): with several nodes (PostgreSQL) the device's
+   * row is locked until the commit, so two nodes never read the same latest version (docs/scaling.md#versions).
+   */
+  lockForNewVersion(device: number): void {
+    this.lockStmt?.get(device);
   }
 
   /**

@@ -36,7 +36,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   }
   const writes = new Writes();
   const freshness = new NotifiedFreshness(db);
-  const settings = new SettingsRepository(db, writes, freshness, undefined, { answerByAnswer: true });
+  const settings = new SettingsRepository(db, writes, freshness, undefined, { answerByAnswer: true, lockDevices: true });
   let listener: ChangeListener | undefined;
   return {
     backend: 'postgres',

@@ -88,8 +88,7 @@ export class SettingsWriter {
 
   /** Checks (1001, 7) against the latest version and appends the next one. Call inside a transaction. */
   apply(change: Change): Accepted {
-    this.store.settings.lockForNewVersion(change.row.device);
-    const { sync, value } = this.evaluate(change);
+    const { sync, value } = this.evaluate(change, this.store.settings.syncForNewVersion(change.row.device));
     const version = sync.version + 1;
     this.store.settings.appendVersion(change.row.device, version, JSON.stringify(value), change.principal.userId, change.changedAt, change.source, sync);
     return { change, version, settings: value };
@@ -135,8 +134,7 @@ export class SettingsWriter {
     });
   }
 
-  private evaluate(change: Change): { sync: SyncRow; value: Settings } {
-    const sync = this.store.settings.sync(change.row.device);
+  private evaluate(change: Change, sync = this.store.settings.sync(change.row.device)): { sync: SyncRow; value: Settings } {
     if (change.expectedVersion !== undefined && change.expectedVersion !== sync.version) {
       throw new ApiError('versionConflict', undefined, { sync: syncView(sync) });
     }

@@ -86,7 +86,7 @@ export class SettingsRepository {
   private flushScheduled = false;
   /** Made once: db.transaction() builds four wrappers each time (~6 µs a turn). */
   private readonly writeBatch;
-  private readonly lockStmt;
+  private readonly lockedSyncOf;
 
   constructor(
     private readonly db: Db,
@@ -100,8 +100,10 @@ export class SettingsRepository {
      */
     { answerByAnswer = false, lockDevices = false }: { answerByAnswer?: boolean; lockDevices?: boolean } = {},
   ) {
-    // another node's transaction may be writing the same device: wait for it before reading its latest version
-    this.lockStmt = lockDevices ? db.prepare<[number]>('SELECT 1 FROM devices WHERE id = ? FOR UPDATE') : undefined;
+    const syncSelect = `SELECT version, settings, state, changed_at, delivered_at, applied_at, reason, reported
+       FROM device_sync WHERE device = ?`;
+    // another node's transaction may be writing the same device: wait for it, then read what it wrote
+    this.lockedSyncOf = lockDevices ? db.prepare<[number], SyncRow>(`${syncSelect} FOR UPDATE`) : undefined;
     // inside another transaction (a read of the sync state flushes the answers first) each one in a
     // savepoint: PostgreSQL refuses the rest of a transaction after one failed statement
     const savepointed = db.transaction((write: () => void) => write());
@@ -117,10 +119,7 @@ export class SettingsRepository {
       }
     };
     this.writeBatch = answerByAnswer ? eachAnswer : db.transaction(eachAnswer);
-    this.syncOf = db.prepare<[number], SyncRow>(
-      `SELECT version, settings, state, changed_at, delivered_at, applied_at, reason, reported
-       FROM device_sync WHERE device = ?`,
-    );
+    this.syncOf = db.prepare<[number], SyncRow>(syncSelect);
     this.insertVersion = db.prepare<[number, number, string, number | null, string, VersionSource, string | null, string | null, string | null, string | null]>(
       `INSERT INTO settings_versions (device, version, settings, changed_by, changed_at, source,
          prior_state, prior_delivered_at, prior_applied_at, prior_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -187,11 +186,14 @@ export class SettingsRepository {
   }
 
   /**
-   * Before a version is chosen (inside its transaction): with several nodes (PostgreSQL) the device's
-   * row is locked until the commit, so two nodes never read the same latest version (docs/scaling.md#versions).
+   * The latest version and state, read to choose the next version (inside its transaction). With
+   * several nodes (PostgreSQL) the row stays locked until the commit, so two nodes never choose the
+   * same number: the second waits and reads the first one's version (docs/scaling.md#versions).
    */
-  lockForNewVersion(device: number): void {
-    this.lockStmt?.get(device);
+  syncForNewVersion(device: number): SyncRow {
+    if (!this.lockedSyncOf) return this.sync(device);
+    if (this.pending.length > 0) this.flushPending();
+    return this.lockedSyncOf.get(device) ?? EMPTY_SYNC;
   }
 
   /**

@@ -18,7 +18,7 @@ import { freePort, reapedChildrenCpuUs, sampleProc } from './lib/proc.js';
 import { type PostgresServer, type RedisServer, startPostgresServer, startRedisServer } from './lib/servers.js';
 import { Samples, ms, nowUs, sleep } from './lib/stats.js';
 import { NO_RATE_LIMITS, ROOT, benchFleet, importFleet, serveNode, serviceEnv } from './lib/targets.js';
-import { DeliveryTracker, acceptedVersion, fullSettings, updateBytes, updateRequest } from './lib/updates.js';
+import { DeliveryTracker, acceptedVersion, fullSettings, readRequests, updateBytes, updateRequest } from './lib/updates.js';
 
 interface Options {
   quick: boolean;
@@ -267,21 +267,11 @@ async function run(
       }),
     ),
   );
-  const seedUndelivered = await deliveries.drain(30_000);
-  if (seedUndelivered > 0 || deliveries.accepted < trackers.length) {
-    throw new Error(`seeding failed: ${deliveries.accepted} accepted, ${seedUndelivered} undelivered`);
-  }
+  await deliveries.requireSeeded(trackers.length, 30_000);
   log(`seeded in ${((nowUs() - seedStart) / 1e6).toFixed(1)} s: ${deliveries.accepted} configs accepted and delivered`);
 
   // 1a. reads on both nodes at once
-  const readBodies = (node: Node) =>
-    Array.from({ length: Math.min(trackers.length, 2000) }, (_, i) =>
-      encodeRequest(node.httpPort, {
-        method: 'POST',
-        path: '/tracker/settings/tracking/read',
-        body: JSON.stringify({ hash: node.hash, tracker_id: trackers[i]!.trackerId }),
-      }),
-    );
+  const readBodies = (node: Node) => readRequests(node.httpPort, node.hash, trackers);
   const nextRead = (node: Node) => {
     const bodies = readBodies(node);
     return () => ({ bytes: bodies[Math.floor(Math.random() * bodies.length)]! });

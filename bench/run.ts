@@ -17,7 +17,7 @@ import { closedLoop, encodeRequest, pacedLoop, type HttpResponse } from './lib/h
 import { PhaseProfiler } from './lib/inspector.js';
 import { TASKSET, cpusAllowed, freePort, sampleProc, type ProcSample } from './lib/proc.js';
 import { Samples, ms, nowUs, sleep } from './lib/stats.js';
-import { DeliveryTracker, acceptedVersion, fullSettings, updateBytes, updateRequest } from './lib/updates.js';
+import { DeliveryTracker, acceptedVersion, fullSettings, readRequests, updateBytes, updateRequest } from './lib/updates.js';
 import { BENCH_PROFILE, ROOT, benchFleet, ensureMosquitto, startMosquitto, startRawHttp, startService } from './lib/targets.js';
 
 const SERVICE_CORE = TASKSET ? 0 : undefined;
@@ -253,20 +253,11 @@ async function main(): Promise<number> {
     onResponse: onUpdate,
     stopWhen: () => seedNext >= unconfigured.length,
   });
-  const seedUndelivered = await deliveries.drain(15_000);
-  if (seedUndelivered > 0 || deliveries.accepted < trackers.length) {
-    throw new Error(`seeding failed: ${deliveries.accepted} accepted, ${seedUndelivered} undelivered`);
-  }
+  await deliveries.requireSeeded(trackers.length, 15_000);
   log(`seeded: ${deliveries.accepted} configs accepted and delivered`);
 
   // 1. read
-  const readReq = (i: number) =>
-    encodeRequest(service.httpPort, {
-      method: 'POST',
-      path: '/tracker/settings/tracking/read',
-      body: JSON.stringify({ hash: service.hash, tracker_id: trackers[i]!.trackerId }),
-    });
-  const readBodies = Array.from({ length: Math.min(trackers.length, 2000) }, (_, i) => readReq(i));
+  const readBodies = readRequests(service.httpPort, service.hash, trackers);
   const nextRead = () => ({ bytes: readBodies[Math.floor(Math.random() * readBodies.length)]! });
   log('read: warm-up');
   await closedLoop({ port: service.httpPort, connections: options.readConnections, durationMs: 3000, next: nextRead });

@@ -52,6 +52,12 @@ export class DeliveryTracker {
     return this.sentAt.size;
   }
 
+  /** After seeding a first config for each of `expected` trackers: throws unless all were accepted and delivered. */
+  async requireSeeded(expected: number, timeoutMs: number): Promise<void> {
+    const undelivered = await this.drain(timeoutMs);
+    if (undelivered > 0 || this.accepted < expected) throw new Error(`seeding failed: ${this.accepted} accepted, ${undelivered} undelivered`);
+  }
+
   /** Waits until every accepted update reached its tracker (or `timeoutMs`). */
   async drain(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
@@ -80,6 +86,13 @@ export function fullSettings(n: number) {
 export function updateBytes(port: number, hash: string, trackerId: number, n: number): Buffer {
   const body = JSON.stringify({ hash, tracker_id: trackerId, tracking_settings: fullSettings(n) });
   return encodeRequest(port, { method: 'POST', path: '/tracker/settings/tracking/update', body });
+}
+
+/** The bytes of read calls for the first trackers (at most 2,000), to pick from at random. */
+export function readRequests(port: number, hash: string, trackers: readonly BenchTracker[]): Buffer[] {
+  return Array.from({ length: Math.min(trackers.length, 2000) }, (_, i) =>
+    encodeRequest(port, { method: 'POST', path: '/tracker/settings/tracking/read', body: JSON.stringify({ hash, tracker_id: trackers[i]!.trackerId }) }),
+  );
 }
 
 export function updateRequest(port: number, hash: string, trackers: readonly BenchTracker[]) {
